@@ -1,0 +1,86 @@
+// buildApp(config): the whole gateway wiring, in order: errors, redis, fluent, auth, openapi, routes.
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { Ajv, type Options as AjvOptions } from 'ajv'
+import formats from 'ajv-formats'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config/index.js'
+import authPlugin from './plugins/auth.js'
+import errorsPlugin from './plugins/errors.js'
+import fluentPlugin from './plugins/fluent.js'
+import openapiPlugin from './plugins/openapi.js'
+import redisPlugin from './plugins/redis.js'
+import { ProblemSchema } from './schemas/problem.js'
+import customerRoutes, { CustomerSchema } from './routes/customers.js'
+import graphqlRoutes from './routes/graphql.js'
+import healthRoutes from './routes/health.js'
+import meRoutes, { UserSchema } from './routes/me.js'
+import productRoutes, { ProductSchema } from './routes/products.js'
+
+// ajv-formats is CommonJS with a default export; under NodeNext its callable sits on .default.
+const addFormats = formats as unknown as typeof formats.default
+
+export interface BuildOptions {
+  /** Where logs go (tests capture them); stdout when not given. */
+  logStream?: NodeJS.WritableStream
+}
+
+/** Pino paths that can hold a secret; explicit paths (no wildcards) keep redaction cheap on the hot path. */
+export const REDACT_PATHS = [
+  'req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie',
+  'headers.authorization', 'headers["x-api-key"]', 'password', 'clientSecret', 'client_secret',
+  'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'apiKey', 'tenant.fluent'
+]
+
+/** A caller's x-request-id is kept when it is short and plain; anything else gets a fresh UUID. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+function requestId (request: IncomingMessage): string {
+  const given = request.headers['x-request-id']
+  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  // Bodies are validated strictly (no type coercion, unknown properties refused); query strings and params are text, so they coerce.
+  const ajv = (coerceTypes: AjvOptions['coerceTypes']): Ajv => {
+    const instance = new Ajv({ allErrors: true, coerceTypes, useDefaults: true, removeAdditional: false, strict: false })
+    addFormats(instance)
+    return instance
+  }
+  const strict = ajv(false)
+  const coercing = ajv('array')
+
+  const app = Fastify({
+    logger: {
+      level: config.LOG_LEVEL,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      ...(options.logStream === undefined ? {} : { stream: options.logStream })
+    },
+    genReqId: requestId,
+    requestIdHeader: false,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle'
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema))
+  // Shared schemas live in the root context: Fastify rebuilds a child context's validator with its default
+  // compiler when that child adds schemas, which would undo the strict compiler above.
+  for (const schema of [ProblemSchema, UserSchema, CustomerSchema, ProductSchema]) app.addSchema(schema)
+  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+
+  await app.register(errorsPlugin)
+  await app.register(redisPlugin, { config })
+  await app.register(fluentPlugin, { config })
+  await app.register(authPlugin, { tenants: config.tenants })
+  await app.register(openapiPlugin)
+
+  await app.register(healthRoutes)
+  await app.register(meRoutes)
+  await app.register(customerRoutes)
+  await app.register(productRoutes)
+  await app.register(graphqlRoutes)
+
+  return app
+}

@@ -1,0 +1,32 @@
+// Environment configuration: one TypeBox schema, validated at boot so a bad value stops the process with its name.
+import { Type, type Static } from '@sinclair/typebox'
+import envSchema from 'env-schema'
+
+export const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'TCP port to listen on' }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'address to listen on' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), { default: 'info' }),
+  TENANTS_FILE: Type.String({ minLength: 1, description: 'path of the tenants file (YAML or JSON)' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'redis:// or rediss:// URL; unset: in-process token cache only' })),
+  REDIS_KEY_PREFIX: Type.String({ default: 'fgw:', description: 'prefix of every Redis key the gateway writes' }),
+  REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 250, description: 'a Redis command slower than this counts as a failure' }),
+  TOKEN_ENCRYPTION_KEY: Type.Optional(Type.String({ description: 'base64 of 32 bytes: encrypt tokens at rest in Redis' })),
+  FLUENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 300_000, default: 15_000, description: 'whole deadline of one upstream call, retries included' }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 25_000, description: 'on SIGTERM, how long in-flight requests may take before the process exits anyway' }),
+  SHUTDOWN_DRAIN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 0, description: 'on SIGTERM, how long readiness answers 503 before the listener closes (let load balancers notice)' }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 2 * 1024 * 1024, default: 1024 * 1024, description: 'largest request body accepted (Fluent itself refuses over 2 MB)' })
+})
+
+export type Env = Static<typeof EnvSchema>
+
+/** Reads and validates the environment; throws an Error naming the offending variable. */
+export function loadEnv (env: NodeJS.ProcessEnv = process.env): Env {
+  const config = envSchema<Env>({ schema: EnvSchema, data: env, dotenv: false })
+  if (config.TOKEN_ENCRYPTION_KEY !== undefined) {
+    const key = Buffer.from(config.TOKEN_ENCRYPTION_KEY, 'base64')
+    if (key.length !== 32) {
+      throw new Error('env/TOKEN_ENCRYPTION_KEY must be base64 of exactly 32 bytes (make one with: openssl rand -base64 32)')
+    }
+  }
+  return config
+}

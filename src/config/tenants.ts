@@ -1,0 +1,125 @@
+// The tenants file: who may call the gateway (API key digests) and which Fluent account each caller uses.
+import { readFileSync } from 'node:fs'
+import { extname } from 'node:path'
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import { parse as parseYaml } from 'yaml'
+
+export const TenantSchema = Type.Object({
+  id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+  apiKeys: Type.Array(Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }), { minItems: 1 }),
+  fluent: Type.Object({
+    baseUrl: Type.String({ pattern: '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$' }),
+    clientId: Type.String({ minLength: 1 }),
+    clientSecret: Type.String({ minLength: 1 }),
+    username: Type.String({ minLength: 1 }),
+    password: Type.String({ minLength: 1 }),
+    retailerId: Type.Optional(Type.String({ minLength: 1 })),
+    catalogueRef: Type.Optional(Type.String({ minLength: 1 }))
+  }, { additionalProperties: false }),
+  graphql: Type.Optional(Type.Object({
+    allowMutations: Type.Optional(Type.Boolean())
+  }, { additionalProperties: false }))
+}, { additionalProperties: false })
+
+export const TenantsFileSchema = Type.Object({
+  tenants: Type.Array(TenantSchema, { minItems: 1 })
+}, { additionalProperties: false })
+
+export type TenantEntry = Static<typeof TenantSchema>
+
+/** A tenant as the gateway uses it: defaults applied, key digests without their prefix. */
+export interface Tenant {
+  id: string
+  apiKeyDigests: string[]
+  fluent: {
+    baseUrl: string
+    clientId: string
+    clientSecret: string
+    username: string
+    password: string
+    retailerId?: string
+    catalogueRef?: string
+  }
+  graphql: { allowMutations: boolean }
+}
+
+/** Replaces every ${VAR} in every string; an unset variable is an error naming it and where it was used. */
+function expandVariables (value: unknown, env: NodeJS.ProcessEnv, path: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+      const replacement = env[name]
+      if (replacement === undefined) {
+        throw new Error(`tenants file: ${path} uses \${${name}}, but the environment variable ${name} is not set`)
+      }
+      return replacement
+    })
+  }
+  if (Array.isArray(value)) return value.map((item, index) => expandVariables(item, env, `${path}[${index}]`))
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, expandVariables(item, env, path === '' ? key : `${path}.${key}`)]))
+  }
+  return value
+}
+
+/** Names a schema error path like `tenant 'acme': fluent.baseUrl` so the operator finds it at once. */
+function describePath (raw: unknown, pointer: string): string {
+  const parts = pointer.split('/').filter((part) => part !== '')
+  if (parts[0] === 'tenants' && parts[1] !== undefined) {
+    const tenants = (raw as { tenants?: Array<{ id?: unknown }> }).tenants
+    const id = tenants?.[Number(parts[1])]?.id
+    const who = typeof id === 'string' ? `tenant '${id}'` : `tenants[${parts[1]}]`
+    const field = parts.slice(2).join('.')
+    return field === '' ? who : `${who}: ${field}`
+  }
+  return parts.join('.') || '(top level)'
+}
+
+/** Validates parsed tenants-file content and turns it into tenants; throws one Error listing every mistake. */
+export function parseTenants (raw: unknown, env: NodeJS.ProcessEnv = process.env): Tenant[] {
+  const expanded = expandVariables(raw, env, '')
+  const problems = [...Value.Errors(TenantsFileSchema, expanded)].map((error) => `${describePath(expanded, error.path)} ${error.message}`)
+  if (problems.length > 0) {
+    throw new Error(`tenants file is invalid:\n  ${[...new Set(problems)].join('\n  ')}`)
+  }
+  const file = expanded as Static<typeof TenantsFileSchema>
+  const seenIds = new Set<string>()
+  const seenKeys = new Map<string, string>()
+  const tenants: Tenant[] = []
+  for (const entry of file.tenants) {
+    if (seenIds.has(entry.id)) throw new Error(`tenants file is invalid: tenant id '${entry.id}' appears twice`)
+    seenIds.add(entry.id)
+    const apiKeyDigests = entry.apiKeys.map((key) => key.slice('sha256:'.length))
+    for (const digest of apiKeyDigests) {
+      const owner = seenKeys.get(digest)
+      if (owner !== undefined) {
+        throw new Error(`tenants file is invalid: tenant '${entry.id}' repeats an API key digest already used by tenant '${owner}'`)
+      }
+      seenKeys.set(digest, entry.id)
+    }
+    tenants.push({
+      id: entry.id,
+      apiKeyDigests,
+      fluent: { ...entry.fluent, baseUrl: entry.fluent.baseUrl.replace(/\/$/, '') },
+      graphql: { allowMutations: entry.graphql?.allowMutations ?? true }
+    })
+  }
+  return tenants
+}
+
+/** Reads the tenants file (YAML, or JSON by its .json extension) and validates it. */
+export function loadTenantsFile (path: string, env: NodeJS.ProcessEnv = process.env): Tenant[] {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new Error(`TENANTS_FILE: cannot read ${path}: ${(error as Error).message}`)
+  }
+  let raw: unknown
+  try {
+    raw = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text)
+  } catch (error) {
+    throw new Error(`TENANTS_FILE: ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`)
+  }
+  return parseTenants(raw, env)
+}

@@ -1,0 +1,90 @@
+// Turns every Fluent answer into data or a typed error, per the error table of DESIGN §4.
+import {
+  ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError, RateLimitedError, UpstreamAuthFailedError,
+  UpstreamRejectedError, UpstreamTimeoutError, UpstreamUnavailableError, withExtras, type UpstreamDetail
+} from '../errors.js'
+import type { HttpAnswer } from './transport.js'
+
+export interface GraphqlError {
+  message?: string
+  code?: string
+  extensions?: { code?: unknown }
+}
+
+export interface GraphqlBody {
+  data?: Record<string, unknown> | null
+  errors?: GraphqlError[]
+}
+
+/** Fluent codes look like C0120E and sit in extensions.code, in a top-level code, or inside the message. */
+const FLUENT_CODE = /\bC\d{4}E?\b/g
+
+export function upstreamDetail (status: number, errors: GraphqlError[] = []): UpstreamDetail {
+  const codes = new Set<string>()
+  for (const error of errors) {
+    for (const candidate of [error.extensions?.code, error.code]) {
+      if (typeof candidate === 'string' && candidate !== '') codes.add(candidate)
+    }
+    for (const match of (error.message ?? '').matchAll(FLUENT_CODE)) codes.add(match[0])
+  }
+  return { status, codes: [...codes], messages: errors.map((error) => error.message ?? '').filter((message) => message !== '') }
+}
+
+/** Seconds from a Retry-After header (seconds or HTTP date); undefined when absent or unreadable. */
+export function retryAfterSeconds (headers: HttpAnswer['headers']): number | undefined {
+  const raw = headers['retry-after']
+  const value = Array.isArray(raw) ? raw[0] : raw
+  if (value === undefined || value === '') return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000))
+}
+
+/** A call that threw: past the deadline it is a timeout, otherwise Fluent could not be reached. */
+export function callFailure (error: unknown, signal: AbortSignal, what: string): Error {
+  if (signal.aborted) return new UpstreamTimeoutError(`Fluent did not answer the ${what} in time`, { cause: error })
+  return new UpstreamUnavailableError(`Fluent could not be reached for the ${what}`, { cause: error })
+}
+
+export function parseBody (answer: HttpAnswer): GraphqlBody | undefined {
+  try {
+    const body = JSON.parse(answer.text) as unknown
+    return body !== null && typeof body === 'object' && !Array.isArray(body) ? body as GraphqlBody : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The error for an answer that is not a usable 200 (after the 401 retry has been spent). */
+export function httpFailure (answer: HttpAnswer, body: GraphqlBody | undefined): Error {
+  const detail = upstreamDetail(answer.status, body?.errors)
+  const status = answer.status
+  if (status === 401) return withExtras(new UpstreamAuthFailedError('Fluent refused the access token twice'), { upstream: detail })
+  if (status === 429) {
+    return withExtras(new RateLimitedError('Fluent is rate limiting this account'), { upstream: detail, retryAfterSeconds: retryAfterSeconds(answer.headers) ?? 1 })
+  }
+  if (status === 413) return withExtras(new PayloadTooLargeError('Fluent refused the request as too large'), { upstream: detail })
+  if (status === 403) return withExtras(new ForbiddenError('Fluent says the tenant\'s account lacks the permission for this'), { upstream: detail })
+  if (status >= 400 && status < 500) return withExtras(new UpstreamRejectedError(`Fluent rejected the request (HTTP ${status})`), { upstream: detail })
+  if (status >= 500) return withExtras(new UpstreamUnavailableError(`Fluent failed (HTTP ${status})`), { upstream: detail })
+  return withExtras(new UpstreamUnavailableError(`Fluent answered HTTP ${status} with a body that is not GraphQL JSON`), { upstream: detail })
+}
+
+function numericCode (code: string): number {
+  return Number(code.slice(1, 5))
+}
+
+/** The error for GraphQL errors in a 200 answer: Fluent's codes decide the status. */
+export function graphqlFailure (status: number, errors: GraphqlError[]): Error {
+  const detail = upstreamDetail(status, errors)
+  const codes = detail.codes.filter((code) => /^C\d{4}E?$/.test(code)).map(numericCode)
+  const text = detail.messages.join(' ').toLowerCase()
+  if (codes.includes(120)) return withExtras(new NotFoundError('Fluent found no such entity'), { upstream: detail })
+  if (codes.includes(121) || codes.includes(123) || text.includes('already exists')) {
+    return withExtras(new ConflictError('Fluent says this entity already exists'), { upstream: detail })
+  }
+  if (codes.includes(11)) return withExtras(new RateLimitedError('Fluent is rate limiting this account'), { upstream: detail, retryAfterSeconds: 1 })
+  if (codes.includes(20)) return withExtras(new ForbiddenError('Fluent says the tenant\'s account lacks the permission for this'), { upstream: detail })
+  return withExtras(new UpstreamRejectedError(detail.messages[0] ?? 'Fluent rejected the request'), { upstream: detail })
+}

@@ -1,0 +1,45 @@
+// Caller authentication: an API key (Bearer or X-API-Key), looked up by its SHA-256 digest, selects one tenant.
+import { createHash } from 'node:crypto'
+import fp from 'fastify-plugin'
+import type { Tenant } from '../config/tenants.js'
+import { UnauthenticatedError } from '../errors.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    tenant: Tenant
+  }
+  interface FastifyContextConfig {
+    /** Routes open without an API key (health, docs, metrics). */
+    public?: boolean
+  }
+}
+
+function presentedKey (authorization: string | undefined, apiKeyHeader: string | string[] | undefined): string | undefined {
+  if (typeof apiKeyHeader === 'string' && apiKeyHeader !== '') return apiKeyHeader
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
+    if (match !== null) return match[1]
+  }
+  return undefined
+}
+
+export default fp(async function authPlugin (app, opts: { tenants: Tenant[] }) {
+  const byDigest = new Map<string, Tenant>()
+  for (const tenant of opts.tenants) {
+    for (const digest of tenant.apiKeyDigests) byDigest.set(digest, tenant)
+  }
+
+  app.decorateRequest('tenant', null as unknown as Tenant)
+
+  app.addHook('onRequest', async (request) => {
+    // Unmatched routes fall through to the 404 handler; public routes need no key.
+    if (request.routeOptions.url === undefined || request.routeOptions.config.public === true) return
+    const key = presentedKey(request.headers.authorization, request.headers['x-api-key'])
+    if (key === undefined) {
+      throw new UnauthenticatedError('Send your API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"')
+    }
+    const tenant = byDigest.get(createHash('sha256').update(key).digest('hex'))
+    if (tenant === undefined) throw new UnauthenticatedError('The API key is not known')
+    request.tenant = tenant
+  })
+}, { name: 'auth' })

@@ -1,0 +1,110 @@
+// One error handler for everything: validation, unknown routes, upstream failures, all as problem+json (RFC 9457).
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { ProblemExtras, ValidationIssue } from '../errors.js'
+import type { Problem } from '../schemas/problem.js'
+
+const TITLES: Record<string, string> = {
+  VALIDATION_FAILED: 'Request validation failed',
+  UNAUTHENTICATED: 'Authentication required',
+  FORBIDDEN: 'Not allowed',
+  NOT_FOUND: 'Not found',
+  CONFLICT: 'Already exists',
+  PAYLOAD_TOO_LARGE: 'Request body too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
+  UPSTREAM_REJECTED: 'Fluent rejected the request',
+  RATE_LIMITED: 'Too many requests',
+  UPSTREAM_AUTH_FAILED: "Fluent refused the tenant's credentials",
+  UPSTREAM_UNAVAILABLE: 'Fluent is unavailable',
+  UNAVAILABLE: 'Service unavailable',
+  UPSTREAM_TIMEOUT: 'Fluent did not answer in time',
+  INTERNAL: 'Internal error'
+}
+
+/** Fastify's own client errors, mapped to the gateway's codes. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'VALIDATION_FAILED',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'VALIDATION_FAILED'
+}
+
+type GatewayError = FastifyError & ProblemExtras
+
+function validationIssues (error: FastifyError): ValidationIssue[] {
+  const context = error.validationContext ?? 'body'
+  return (error.validation ?? []).map((issue) => {
+    const params = issue.params as { missingProperty?: string, additionalProperty?: string }
+    const property = params.missingProperty ?? params.additionalProperty
+    const path = `/${context}${issue.instancePath}${property === undefined ? '' : `/${property}`}`
+    const message = params.additionalProperty === undefined ? issue.message ?? 'is invalid' : 'is not a known property'
+    return { path, message }
+  })
+}
+
+/** The problem body and status for any error; unexpected errors and 5xx never show internals. */
+export function toProblem (error: GatewayError, request: FastifyRequest): Problem {
+  let code: string
+  let status: number
+  let detail = error.message
+  let errors: ValidationIssue[] | undefined = error.errors
+
+  if (error.validation !== undefined) {
+    code = 'VALIDATION_FAILED'
+    status = 400
+    errors = validationIssues(error)
+    detail = errors.map((issue) => `${issue.path} ${issue.message}`).join('; ')
+  } else if (error.code !== undefined && error.code in TITLES && typeof error.statusCode === 'number') {
+    code = error.code
+    status = error.statusCode
+  } else if (error.code !== undefined && FASTIFY_CODES[error.code] !== undefined) {
+    code = FASTIFY_CODES[error.code] ?? 'VALIDATION_FAILED'
+    status = error.statusCode ?? 400
+  } else if (error instanceof SyntaxError || (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500)) {
+    code = 'VALIDATION_FAILED'
+    status = 400
+    detail = error instanceof SyntaxError ? `the body is not valid JSON: ${error.message}` : error.message
+  } else {
+    code = 'INTERNAL'
+    status = 500
+    detail = 'The gateway failed to handle this request; the request id finds it in the logs.'
+  }
+
+  return {
+    type: `urn:fluent-rest-gateway:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+    title: TITLES[code] ?? 'Error',
+    status,
+    detail,
+    instance: request.url.split('?')[0] ?? request.url,
+    code,
+    requestId: request.id,
+    ...(errors === undefined ? {} : { errors }),
+    ...(error.upstream === undefined ? {} : { upstream: error.upstream })
+  }
+}
+
+export function sendProblem (reply: FastifyReply, problem: Problem, retryAfterSeconds?: number): FastifyReply {
+  if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds))
+  return reply.code(problem.status).type('application/problem+json; charset=utf-8').send(problem)
+}
+
+export default fp(async function errorsPlugin (app) {
+  app.setErrorHandler(function handleError (error: GatewayError, request, reply) {
+    const problem = toProblem(error, request)
+    if (problem.status >= 500) {
+      request.log.error({ err: error, code: problem.code }, 'request failed')
+    } else {
+      request.log.info({ code: problem.code, detail: problem.detail }, 'request refused')
+    }
+    const retryAfter = error.retryAfterSeconds ?? (problem.status === 429 || problem.status === 503 ? 1 : undefined)
+    return sendProblem(reply, problem, retryAfter)
+  })
+
+  app.setNotFoundHandler(function handleNotFound (request, reply) {
+    const problem = toProblem(Object.assign(new Error(`no route ${request.method} ${request.url.split('?')[0] ?? ''}`), {
+      code: 'NOT_FOUND', statusCode: 404, name: 'NotFound'
+    }), request)
+    return sendProblem(reply, problem)
+  })
+}, { name: 'errors' })

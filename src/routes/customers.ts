@@ -1,0 +1,158 @@
+// /customers: create a customer, find customers by email (paged), read one by id.
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { Tenant } from '../config/tenants.js'
+import { NotFoundError, UpstreamUnavailableError, ValidationFailedError } from '../errors.js'
+import { createCustomer, customerById, findCustomers, type CreateCustomerInput, type FluentCustomer } from '../fluent/customers.js'
+import { AttributeSchema, AttributesSchema, NullableString, PageQuerySchema, PageSchema, defined, flattenConnection } from '../schemas/common.js'
+import { problemResponses } from '../schemas/problem.js'
+
+export const CustomerSchema = Type.Object({
+  id: Type.String({ description: 'Fluent customer id', examples: ['1001'] }),
+  username: NullableString('login name; defaults to the email', 'jane.doe@example.com'),
+  email: NullableString('primary email', 'jane.doe@example.com'),
+  firstName: NullableString('first name', 'Jane'),
+  lastName: NullableString('last name', 'Doe'),
+  phone: NullableString('primary phone', '+61 400 000 000'),
+  title: NullableString('title', 'Ms'),
+  department: NullableString('department', 'Wholesale'),
+  country: NullableString('country', 'Australia'),
+  timezone: NullableString('IANA time zone', 'Australia/Sydney'),
+  promotionOptIn: Type.Union([Type.Boolean(), Type.Null()], { description: 'agreed to promotions', examples: [false] }),
+  retailerId: NullableString('Fluent retailer id', '1'),
+  status: NullableString('Fluent status', 'ACTIVE'),
+  attributes: Type.Array(AttributeSchema, { description: 'custom attributes' }),
+  createdOn: NullableString('creation time, ISO 8601', '2026-11-26T10:00:00.000Z'),
+  updatedOn: NullableString('last change, ISO 8601', '2026-11-26T10:00:00.000Z')
+}, { $id: 'Customer', title: 'Customer', description: 'A Fluent customer, in REST names' })
+
+export const CreateCustomerBodySchema = Type.Object({
+  email: Type.String({ format: 'email', maxLength: 254, description: 'primary email (Fluent primaryEmail)', examples: ['jane.doe@example.com'] }),
+  firstName: Type.String({ minLength: 1, maxLength: 100, description: 'first name', examples: ['Jane'] }),
+  lastName: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'last name', examples: ['Doe'] })),
+  phone: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: 'primary phone (Fluent primaryPhone)', examples: ['+61 400 000 000'] })),
+  title: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: 'title', examples: ['Ms'] })),
+  department: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'department', examples: ['Wholesale'] })),
+  country: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'country', examples: ['Australia'] })),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone; UTC when left out', examples: ['Australia/Sydney'] })),
+  promotionOptIn: Type.Optional(Type.Boolean({ description: 'agreed to promotions; false when left out', examples: [false] })),
+  username: Type.Optional(Type.String({ minLength: 1, maxLength: 254, description: 'login name; the email when left out', examples: ['jane.doe@example.com'] })),
+  retailerId: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: "Fluent retailer id; the tenant's default when left out", examples: ['1'] })),
+  attributes: Type.Optional(AttributesSchema)
+}, { additionalProperties: false, description: 'A new customer' })
+
+const CustomerParamsSchema = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Fluent customer id', examples: ['1001'] })
+})
+
+const CustomerQuerySchema = Type.Object({
+  email: Type.Optional(Type.String({ minLength: 1, maxLength: 254, description: 'exact primary email to look for', examples: ['jane.doe@example.com'] })),
+  ...PageQuerySchema
+}, { additionalProperties: false })
+
+type CreateCustomerBody = Static<typeof CreateCustomerBodySchema>
+type Customer = Static<typeof CustomerSchema>
+
+export function toCreateCustomerInput (body: CreateCustomerBody, tenant: Tenant): CreateCustomerInput {
+  const retailerId = body.retailerId ?? tenant.fluent.retailerId
+  if (retailerId === undefined) {
+    throw new ValidationFailedError(`retailerId is required: tenant '${tenant.id}' has no default retailer`)
+  }
+  return {
+    username: body.username ?? body.email,
+    primaryEmail: body.email,
+    timezone: body.timezone ?? 'UTC',
+    promotionOptIn: body.promotionOptIn ?? false,
+    retailer: { id: retailerId },
+    ...defined({
+      firstName: body.firstName,
+      lastName: body.lastName,
+      primaryPhone: body.phone,
+      country: body.country,
+      title: body.title,
+      department: body.department,
+      attributes: body.attributes
+    })
+  }
+}
+
+export function toCustomer (customer: FluentCustomer): Customer {
+  return {
+    id: customer.id,
+    username: customer.username ?? null,
+    email: customer.primaryEmail ?? null,
+    firstName: customer.firstName ?? null,
+    lastName: customer.lastName ?? null,
+    phone: customer.primaryPhone ?? null,
+    title: customer.title ?? null,
+    department: customer.department ?? null,
+    country: customer.country ?? null,
+    timezone: customer.timezone ?? null,
+    promotionOptIn: customer.promotionOptIn ?? null,
+    retailerId: customer.retailer?.id ?? null,
+    status: customer.status ?? null,
+    attributes: customer.attributes ?? [],
+    createdOn: customer.createdOn ?? null,
+    updatedOn: customer.updatedOn ?? null
+  }
+}
+
+const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/customers', {
+    schema: {
+      tags: ['customers'],
+      summary: 'Create a customer',
+      description: 'Sends Fluent `createCustomer`. Optional fields left out are not sent; `timezone` defaults to UTC, `username` to the email, `retailerId` to the tenant\'s.',
+      body: CreateCustomerBodySchema,
+      response: {
+        201: { ...Type.Ref(CustomerSchema), description: 'The customer as Fluent created it; its address is in Location' },
+        ...problemResponses(400, 401, 404, 409, 413, 415, 422, 429, 502, 503, 504)
+      }
+    }
+  }, async (request, reply) => {
+    const created = await createCustomer(app.fluent, request.tenant, toCreateCustomerInput(request.body, request.tenant), request.fluentContext)
+    if (created === null) throw new UpstreamUnavailableError('Fluent created no customer and gave no reason')
+    return await reply.code(201).header('location', `/customers/${encodeURIComponent(created.id)}`).send(toCustomer(created))
+  })
+
+  app.get('/customers', {
+    schema: {
+      tags: ['customers'],
+      summary: 'Find customers by email',
+      description: 'Sends Fluent `customers(primaryEmail, first, after)`. Pages hold `limit` items; follow `nextCursor` (or the Link rel="next" header) for the next.',
+      querystring: CustomerQuerySchema,
+      response: {
+        200: { ...PageSchema(Type.Ref(CustomerSchema), 'the customers on this page'), description: 'A page of customers' },
+        ...problemResponses(400, 401, 422, 429, 502, 503, 504)
+      }
+    }
+  }, async (request, reply) => {
+    const { email, limit, cursor } = request.query
+    const connection = await findCustomers(app.fluent, request.tenant, { email, first: limit, after: cursor }, request.fluentContext)
+    const page = flattenConnection(connection, toCustomer)
+    if (page.nextCursor !== null) {
+      const next = new URLSearchParams({ ...(email === undefined ? {} : { email }), limit: String(limit), cursor: page.nextCursor })
+      reply.header('link', `</customers?${next.toString()}>; rel="next"`)
+    }
+    return page
+  })
+
+  app.get('/customers/:id', {
+    schema: {
+      tags: ['customers'],
+      summary: 'Read a customer',
+      description: 'Sends Fluent `customerById`; 404 when Fluent has no such customer.',
+      params: CustomerParamsSchema,
+      response: {
+        200: { ...Type.Ref(CustomerSchema), description: 'The customer' },
+        ...problemResponses(400, 401, 404, 429, 502, 503, 504)
+      }
+    }
+  }, async (request) => {
+    const customer = await customerById(app.fluent, request.tenant, request.params.id, request.fluentContext)
+    if (customer === null) throw new NotFoundError(`customer ${request.params.id} does not exist`)
+    return toCustomer(customer)
+  })
+}
+
+export default customerRoutes

@@ -1,0 +1,56 @@
+// Liveness and readiness for load balancers and orchestrators; open without an API key.
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Set on SIGTERM: readiness answers 503 so the load balancer stops sending, while in-flight requests finish. */
+    draining: boolean
+  }
+}
+
+const ReadinessSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('draining')], {
+    description: 'ok; degraded while Redis is down (tokens are then cached per process); draining during shutdown',
+    examples: ['ok']
+  }),
+  redis: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')], {
+    description: 'Redis state; disabled when REDIS_URL is not set',
+    examples: ['up']
+  })
+})
+
+const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.decorate('draining', false)
+
+  app.get('/healthz', {
+    config: { public: true },
+    schema: {
+      tags: ['operations'],
+      summary: 'Liveness',
+      description: 'Answers 200 while the process lives.',
+      security: [],
+      response: { 200: Type.Object({ status: Type.Literal('ok', { description: 'always ok', examples: ['ok'] }) }, { description: 'The process is alive' }) }
+    }
+  }, async () => ({ status: 'ok' as const }))
+
+  app.get('/readyz', {
+    config: { public: true },
+    schema: {
+      tags: ['operations'],
+      summary: 'Readiness',
+      description: 'Answers 200 while the gateway takes traffic (degraded when Redis is down) and 503 while draining.',
+      security: [],
+      response: {
+        200: { ...ReadinessSchema, description: 'Ready (ok or degraded)' },
+        503: { ...ReadinessSchema, description: 'Draining: send no new traffic' }
+      }
+    }
+  }, async (_request, reply) => {
+    const redis = app.redisState()
+    if (app.draining) return await reply.code(503).header('retry-after', '5').send({ status: 'draining', redis })
+    return { status: redis === 'down' ? 'degraded' as const : 'ok' as const, redis }
+  })
+}
+
+export default healthRoutes

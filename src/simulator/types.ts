@@ -1,0 +1,82 @@
+// Public types of the Fluent simulator: options, fault switches, counters and request records.
+
+export interface SimulatorAccount {
+  clientId: string
+  clientSecret: string
+  username: string
+  password: string
+  retailerId?: string
+}
+
+export interface SimulatorOptions {
+  /** Port to listen on; 0 (the default) picks a free one. */
+  port?: number
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string
+  /** Accounts the token endpoint accepts; default one demo account. */
+  accounts?: SimulatorAccount[]
+  /** expires_in of issued tokens; default 86400. */
+  tokenTtlSeconds?: number
+}
+
+export interface GraphqlFailure {
+  status: number
+  body?: string
+  headers?: Record<string, string>
+  /** How many requests this entry answers before it leaves the queue; default 1. */
+  times?: number
+}
+
+export interface Faults {
+  tokenDelayMs: number
+  graphqlDelayMs: number
+  /** /graphql never answers (until close). */
+  hang: boolean
+  /** The token endpoint answers 400 invalid_grant for everyone. */
+  badCredentials: boolean
+  /** expires_in of tokens issued from now on. */
+  tokenTtlSeconds: number
+  /** Token answers include a single-use refresh_token. */
+  issueRefreshToken: boolean
+  /** Each /graphql request consumes the head of the queue and answers with it instead of executing. */
+  graphqlFailures: GraphqlFailure[]
+}
+
+export interface Counters {
+  tokenRequests: number
+  graphqlRequests: number
+  expiredTokenRequests: number
+  unauthorizedRequests: number
+}
+
+export interface GraphqlRecord {
+  query: string
+  variables: unknown
+  operationName?: string
+  headers: Record<string, string | string[] | undefined>
+  /** HTTP status of the answer; 0 while unanswered (e.g. under the hang fault). */
+  status: number
+  at: number
+}
+
+export interface TokenRecord {
+  grantType: string
+  username?: string
+  clientId?: string
+  at: number
+}
+
+export interface Simulator {
+  /** e.g. 'http://127.0.0.1:4000' */
+  url: string
+  faults: Faults
+  counters: Counters
+  requests: GraphqlRecord[]
+  tokenRequests: TokenRecord[]
+  /** Every access token issued so far becomes invalid (401 on use). */
+  revokeTokens: () => void
+  /** Clears faults, counters and records and puts the store back to its seed; tokens stay valid. */
+  reset: () => void
+  /** Stops listening and destroys open sockets, hung requests included. */
+  close: () => Promise<void>
+}

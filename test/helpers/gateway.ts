@@ -1,0 +1,110 @@
+// Starts the gateway on a loopback port against a simulator, with a tenant and a known API key, capturing its logs.
+import { randomBytes, createHash } from 'node:crypto'
+import { Writable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import type { Config } from '../../src/config/index.js'
+import { loadEnv } from '../../src/config/env.js'
+import { parseTenants } from '../../src/config/tenants.js'
+import { startSimulator } from '../../src/simulator/index.js'
+import type { Simulator, SimulatorAccount } from '../../src/simulator/types.js'
+
+export const ACCOUNT: SimulatorAccount = {
+  clientId: 'ACME',
+  clientSecret: 'acme-client-secret-value',
+  username: 'acme_integration',
+  password: 'acme-password-value',
+  retailerId: '1'
+}
+
+export interface TestTenant {
+  id: string
+  apiKey: string
+  allowMutations?: boolean
+  retailerId?: string | null
+  catalogueRef?: string | null
+  account?: SimulatorAccount
+}
+
+export function newApiKey (): string {
+  return `test_${randomBytes(16).toString('hex')}`
+}
+
+export function tenantEntry (tenant: TestTenant, baseUrl: string): Record<string, unknown> {
+  const account = tenant.account ?? ACCOUNT
+  return {
+    id: tenant.id,
+    apiKeys: [`sha256:${createHash('sha256').update(tenant.apiKey).digest('hex')}`],
+    fluent: {
+      baseUrl,
+      clientId: account.clientId,
+      clientSecret: account.clientSecret,
+      username: account.username,
+      password: account.password,
+      ...(tenant.retailerId === null ? {} : { retailerId: tenant.retailerId ?? '1' }),
+      ...(tenant.catalogueRef === null ? {} : { catalogueRef: tenant.catalogueRef ?? 'PC:MASTER:1' })
+    },
+    graphql: { allowMutations: tenant.allowMutations ?? true }
+  }
+}
+
+/** A Config as loadConfig would make it, from env-style overrides and tenants pointing at `baseUrl`. */
+export function testConfig (baseUrl: string, tenants: TestTenant[], env: Record<string, string | undefined> = {}): Config {
+  const parsed = loadEnv({ TENANTS_FILE: '(in memory)', LOG_LEVEL: 'info', REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}:`, ...env })
+  return { ...parsed, tenants: parseTenants({ tenants: tenants.map((tenant) => tenantEntry(tenant, baseUrl)) }) }
+}
+
+/** Collects every log line the app writes. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = []
+  override _write (chunk: Buffer, _encoding: string, callback: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''))
+    callback()
+  }
+
+  get text (): string {
+    return this.lines.join('\n')
+  }
+}
+
+export interface TestGateway {
+  app: FastifyInstance
+  url: string
+  sim: Simulator
+  apiKey: string
+  config: Config
+  logs: LogCapture
+  close: () => Promise<void>
+}
+
+export interface GatewayOptions {
+  redisUrl?: string
+  env?: Record<string, string | undefined>
+  tenants?: TestTenant[]
+  /** Reuse a running simulator instead of starting one. */
+  sim?: Simulator
+}
+
+export async function startGateway (options: GatewayOptions = {}): Promise<TestGateway> {
+  const sim = options.sim ?? await startSimulator({ accounts: [ACCOUNT] })
+  const apiKey = newApiKey()
+  const tenants = options.tenants ?? [{ id: 'acme', apiKey }]
+  const config = testConfig(sim.url, tenants, { ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }), ...options.env })
+  const logs = new LogCapture()
+  const app = await buildApp(config, { logStream: logs })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  return {
+    app,
+    url: `http://127.0.0.1:${port}`,
+    sim,
+    apiKey: tenants[0]?.apiKey ?? apiKey,
+    config,
+    logs,
+    close: async () => {
+      await app.close()
+      if (options.sim === undefined) await sim.close()
+    }
+  }
+}
