@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Tenant } from '../config/tenants.js'
 import { UpstreamTimeoutError } from '../errors.js'
 import { callFailure, graphqlFailure, httpFailure, parseBody, retryAfterSeconds, type GraphqlBody } from './classify.js'
+import type { FluentObserver } from './observer.js'
 import type { TokenProvider } from './tokens.js'
 import type { HttpAnswer, Transport } from './transport.js'
 
@@ -35,6 +36,7 @@ export interface FluentClientOptions {
   maxAttempts?: number
   /** First back-off; doubles each retry, with full jitter. */
   retryBaseMs?: number
+  observer?: FluentObserver
 }
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504])
@@ -89,6 +91,21 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
     return true
   }
 
+  /** Reports each call's outcome (ok, or the error code it ended with) and duration to the observer. */
+  async function observed (tenant: Tenant, request: GraphqlRequest, context: CallContext): Promise<FluentAnswer> {
+    const report = options.observer?.upstream
+    if (report === undefined) return await execute(tenant, request, context)
+    const started = performance.now()
+    try {
+      const answer = await execute(tenant, request, context)
+      report(request.operationName ?? 'anonymous', 'ok', performance.now() - started)
+      return answer
+    } catch (error) {
+      report(request.operationName ?? 'anonymous', (error as { code?: string }).code ?? 'error', performance.now() - started)
+      throw error
+    }
+  }
+
   async function execute (tenant: Tenant, request: GraphqlRequest, context: CallContext): Promise<FluentAnswer> {
     const deadline = Date.now() + timeoutMs
     const signal = AbortSignal.timeout(timeoutMs)
@@ -133,9 +150,9 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
   }
 
   return {
-    execute,
+    execute: observed,
     async data<T> (tenant: Tenant, request: GraphqlRequest, context: CallContext): Promise<T> {
-      const answer = await execute(tenant, request, context)
+      const answer = await observed(tenant, request, context)
       const { data, errors } = answer.body
       if (errors !== undefined && errors.length > 0) throw graphqlFailure(answer.status, errors)
       if (data === undefined || data === null) throw graphqlFailure(answer.status, [{ message: 'Fluent answered without data' }])

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Tenant } from '../config/tenants.js'
 import { UpstreamAuthFailedError } from '../errors.js'
 import type { TokenGrant } from './oauth.js'
+import type { FluentObserver } from './observer.js'
 import type { CachedToken, RedisTokenStore } from './token-store.js'
 
 export interface TokenProviderOptions {
@@ -20,6 +21,7 @@ export interface TokenProviderOptions {
   /** How long refused credentials are remembered before Fluent is asked again. */
   authFailureBackoffMs?: number
   log?: { warn: (object: object, message: string) => void }
+  observer?: FluentObserver
 }
 
 /** Renew 20% of the lifetime early, at most five minutes: a 24 h token renews 5 min early, a 10 s one 2 s early. */
@@ -66,7 +68,7 @@ async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal | undefin
 }
 
 export class TokenProvider {
-  readonly #options: Required<Omit<TokenProviderOptions, 'store' | 'log'>> & Pick<TokenProviderOptions, 'store' | 'log'>
+  readonly #options: Required<Omit<TokenProviderOptions, 'store' | 'log' | 'observer'>> & Pick<TokenProviderOptions, 'store' | 'log' | 'observer'>
   readonly #l1 = new Map<string, CachedToken>()
   readonly #inFlight = new Map<string, Promise<CachedToken>>()
   readonly #authFailures = new Map<string, { until: number, message: string }>()
@@ -95,7 +97,10 @@ export class TokenProvider {
   async get (tenant: Tenant, signal?: AbortSignal): Promise<string> {
     const key = this.#key(tenant)
     const cached = this.#l1.get(key)
-    if (usable(cached)) return cached.accessToken
+    if (usable(cached)) {
+      this.#options.observer?.tokenCache?.('l1')
+      return cached.accessToken
+    }
 
     let flight = this.#inFlight.get(key)
     if (flight === undefined) {
@@ -134,7 +139,10 @@ export class TokenProvider {
     for (;;) {
       const shared = await this.#tryStore(async (store) => await store.get(key))
       if (shared === REDIS_DOWN) return await this.#fetch(tenant, key, stale)
-      if (usable(shared)) return this.#keep(key, shared)
+      if (usable(shared)) {
+        this.#options.observer?.tokenCache?.('l2')
+        return this.#keep(key, shared)
+      }
 
       const owner = await this.#tryStore(async (store) => await store.acquireLock(key, this.#options.lockTtlMs))
       if (owner === REDIS_DOWN) return await this.#fetch(tenant, key, stale)
@@ -176,6 +184,7 @@ export class TokenProvider {
 
   /** Asks Fluent for a token (refresh grant first when we hold a refresh token) and keeps it in L1 and, when it can, in Redis. */
   async #fetch (tenant: Tenant, key: string, previous: CachedToken | undefined): Promise<CachedToken> {
+    this.#options.observer?.tokenCache?.('miss')
     const signal = AbortSignal.timeout(this.#options.lockTtlMs)
     let grant: TokenGrant | undefined
     // Refresh tokens are single-use: only a lock holder (or a lone process without Redis) may spend one.
@@ -189,6 +198,7 @@ export class TokenProvider {
     try {
       grant ??= await this.#options.fetchToken(tenant, undefined, signal)
     } catch (error) {
+      this.#options.observer?.tokenFetch?.(error instanceof UpstreamAuthFailedError ? 'auth_failed' : 'error')
       if (error instanceof UpstreamAuthFailedError) {
         const until = Date.now() + this.#options.authFailureBackoffMs
         this.#authFailures.set(key, { until, message: error.message })
@@ -196,6 +206,7 @@ export class TokenProvider {
       }
       throw error
     }
+    this.#options.observer?.tokenFetch?.('ok')
     this.#authFailures.delete(key)
     const token = toCachedToken(grant)
     await this.#tryStore(async (store) => { await store.set(key, token) })
