@@ -101,6 +101,7 @@ const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/customers', {
     schema: {
       tags: ['customers'],
+      operationId: 'createCustomer',
       summary: 'Create a customer',
       description: 'Sends Fluent `createCustomer`. Optional fields left out are not sent; `timezone` defaults to UTC, `username` to the email, `retailerId` to the tenant\'s.',
       body: CreateCustomerBodySchema,
@@ -118,6 +119,7 @@ const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/customers', {
     schema: {
       tags: ['customers'],
+      operationId: 'listCustomers',
       summary: 'Find customers by email',
       description: 'Sends Fluent `customers(primaryEmail, first, after)`. Pages hold `limit` items; follow `nextCursor` (or the Link rel="next" header) for the next.',
       querystring: CustomerQuerySchema,
@@ -140,6 +142,7 @@ const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/customers/:id', {
     schema: {
       tags: ['customers'],
+      operationId: 'getCustomer',
       summary: 'Read a customer',
       description: 'Sends Fluent `customerById`; 404 when Fluent has no such customer.',
       params: CustomerParamsSchema,

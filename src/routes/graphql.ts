@@ -15,6 +15,7 @@ const graphqlRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/graphql', {
     schema: {
       tags: ['graphql'],
+      operationId: 'runGraphql',
       summary: 'Run a GraphQL operation against Fluent',
       description: `Passthrough with the tenant's token. Refused before any call to Fluent: documents over ${DOCUMENT_LIMITS.maxBytes / 1024} KB (413), ` +
         `that do not parse, hold several operations without operationName, nest deeper than ${DOCUMENT_LIMITS.maxDepth}, use more than ` +

@@ -27,6 +27,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { public: true },
     schema: {
       tags: ['operations'],
+      operationId: 'healthz',
       summary: 'Liveness',
       description: 'Answers 200 while the process lives.',
       security: [],
@@ -38,6 +39,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { public: true },
     schema: {
       tags: ['operations'],
+      operationId: 'readyz',
       summary: 'Readiness',
       description: 'Answers 200 while the gateway takes traffic (degraded when Redis is down) and 503 while draining.',
       security: [],

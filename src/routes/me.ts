@@ -44,6 +44,7 @@ const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/me', {
     schema: {
       tags: ['account'],
+      operationId: 'getMe',
       summary: 'Who am I in Fluent',
       description: 'Sends Fluent `me` with the tenant\'s token: a quick check that the API key and the tenant\'s Fluent credentials work.',
       response: {

@@ -95,6 +95,7 @@ const productRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/products', {
     schema: {
       tags: ['products'],
+      operationId: 'createProduct',
       summary: 'Create a standard product',
       description: 'Sends Fluent `createStandardProduct`. `catalogueRef` defaults to the tenant\'s, `type` to STANDARD, a price\'s `type` to RRP; optional fields left out are not sent.',
       body: CreateProductBodySchema,
