@@ -106,7 +106,11 @@ const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Sends Fluent `createCustomer`. Optional fields left out are not sent; `timezone` defaults to UTC, `username` to the email, `retailerId` to the tenant\'s.',
       body: CreateCustomerBodySchema,
       response: {
-        201: { ...Type.Ref(CustomerSchema), description: 'The customer as Fluent created it; its address is in Location' },
+        201: {
+          ...Type.Ref(CustomerSchema),
+          description: 'The customer as Fluent created it; its address is in Location',
+          headers: { location: { type: 'string', description: 'path of the new customer', examples: ['/customers/1001'] } }
+        },
         ...problemResponses(400, 401, 404, 409, 413, 415, 422, 429, 502, 503, 504)
       }
     }
@@ -124,7 +128,11 @@ const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Sends Fluent `customers(primaryEmail, first, after)`. Pages hold `limit` items; follow `nextCursor` (or the Link rel="next" header) for the next.',
       querystring: CustomerQuerySchema,
       response: {
-        200: { ...PageSchema(Type.Ref(CustomerSchema), 'the customers on this page'), description: 'A page of customers' },
+        200: {
+          ...PageSchema(Type.Ref(CustomerSchema), 'the customers on this page'),
+          description: 'A page of customers',
+          headers: { link: { type: 'string', description: 'the next page, when there is one', examples: ['</customers?limit=20&cursor=Y3Vyc29yOjEwMjA%3D>; rel="next"'] } }
+        },
         ...problemResponses(400, 401, 422, 429, 502, 503, 504)
       }
     }

@@ -24,6 +24,7 @@ export type Problem = Static<typeof ProblemSchema>
 
 interface ProblemResponse {
   description: string
+  headers?: Record<string, { description: string, type: 'integer', examples: number[] }>
   content: { 'application/problem+json': { schema: ReturnType<typeof Type.Ref> } }
 }
 
@@ -45,6 +46,7 @@ export function problemResponses (...statuses: number[]): Record<number, Problem
   }
   return Object.fromEntries(statuses.map((status) => [status, {
     description: descriptions[status] ?? 'Error',
+    ...(status === 429 || status === 503 ? { headers: { 'retry-after': { description: 'seconds to wait before trying again', type: 'integer' as const, examples: [5] } } } : {}),
     content: { 'application/problem+json': { schema: Type.Ref(ProblemSchema) } }
   }]))
 }
