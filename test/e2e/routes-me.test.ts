@@ -1,0 +1,67 @@
+// End-to-end tests of GET /me over real HTTP: the tenant's Fluent user, one shared token, the request id sent to Fluent.
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { ACCOUNT, startGateway, type TestGateway } from '../helpers/gateway.js'
+
+describe('GET /me', () => {
+  let gw: TestGateway
+
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
+  afterAll(async () => { await gw.close() })
+  beforeEach(() => { gw.sim.reset() })
+
+  it('answers the Fluent user of the tenant\'s account, in REST names', async () => {
+    const response = await fetch(`${gw.url}/me`, { headers: { authorization: `Bearer ${gw.apiKey}` } })
+    const body = await response.json()
+
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/)
+    expect(body).toEqual({
+      id: '1',
+      ref: ACCOUNT.username,
+      username: ACCOUNT.username,
+      type: 'ADMIN',
+      status: 'ACTIVE',
+      title: null,
+      firstName: 'Demo',
+      lastName: 'Integration',
+      email: `${ACCOUNT.username}@example.com`,
+      phone: null,
+      timezone: 'UTC',
+      retailerId: '1'
+    })
+    expect(gw.sim.requests).toHaveLength(1)
+    expect(gw.sim.requests[0]).toMatchObject({ operationName: 'Me', status: 200 })
+  })
+
+  it('accepts the key as X-API-Key too', async () => {
+    const response = await fetch(`${gw.url}/me`, { headers: { 'x-api-key': gw.apiKey } })
+
+    expect(response.status).toBe(200)
+    expect(gw.sim.counters.graphqlRequests).toBe(1)
+  })
+
+  it('fetches one token and reuses it for later calls', async () => {
+    for (let i = 0; i < 3; i++) {
+      expect((await fetch(`${gw.url}/me`, { headers: { authorization: `Bearer ${gw.apiKey}` } })).status).toBe(200)
+    }
+    // The token may have been cached by an earlier test of this file: at most one fetch, never one per call.
+    expect(gw.sim.counters.tokenRequests).toBeLessThanOrEqual(1)
+    expect(gw.sim.counters.graphqlRequests).toBe(3)
+    const bearer = new Set(gw.sim.requests.map((request) => request.headers.authorization))
+    expect(bearer.size).toBe(1)
+  })
+
+  it('sends Fluent the caller\'s request id and never the caller\'s API key or cookies', async () => {
+    const response = await fetch(`${gw.url}/me`, {
+      headers: { authorization: `Bearer ${gw.apiKey}`, 'x-api-key': gw.apiKey, cookie: 'session=abc', 'x-request-id': 'erp-42.a:b_c' }
+    })
+
+    expect(response.status).toBe(200)
+    expect(response.headers.get('x-request-id')).toBe('erp-42.a:b_c')
+    const headers = gw.sim.requests[0]?.headers
+    expect(headers?.['x-request-id']).toBe('erp-42.a:b_c')
+    expect(headers?.authorization).not.toContain(gw.apiKey)
+    expect(headers?.['x-api-key']).toBeUndefined()
+    expect(headers?.cookie).toBeUndefined()
+  })
+})
