@@ -56,10 +56,18 @@ export function parseBody (answer: HttpAnswer): GraphqlBody | undefined {
   }
 }
 
+/**
+ * What a caller may see of a Fluent failure on Fluent's side (5xx): its status and Fluent-shaped codes only.
+ * The messages of a 5xx are Fluent's (or a proxy's) internals, stack traces and host names included, so they stay out.
+ */
+function serverSideDetail (detail: UpstreamDetail): UpstreamDetail {
+  return { status: detail.status, codes: detail.codes.filter((code) => /^C\d{4}E?$/.test(code)), messages: [] }
+}
+
 /** The error for an answer that is not a usable 200 (after the 401 retry has been spent). */
 export function httpFailure (answer: HttpAnswer, body: GraphqlBody | undefined): Error {
-  const detail = upstreamDetail(answer.status, body?.errors)
   const status = answer.status
+  const detail = status >= 500 ? serverSideDetail(upstreamDetail(status, body?.errors)) : upstreamDetail(status, body?.errors)
   if (status === 401) return withExtras(new UpstreamAuthFailedError('Fluent refused the access token twice'), { upstream: detail })
   if (status === 429) {
     return withExtras(new RateLimitedError('Fluent is rate limiting this account'), { upstream: detail, retryAfterSeconds: retryAfterSeconds(answer.headers) ?? 1 })
