@@ -1,0 +1,368 @@
+// npm run bench: the gateway against a latency-bound fake Fluent and a bare Fastify proxy, interleaved rounds, one table.
+import { createHash, randomBytes } from 'node:crypto'
+import { availableParallelism, tmpdir } from 'node:os'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import { forkHelper, killAll, rssMb, startGateway, startRedis, stop, within } from './processes.js'
+import { formatSummary, summarise } from './profile-summary.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const BENCH = fileURLToPath(new URL('.', import.meta.url))
+const OUT = join(BENCH, 'out')
+
+const numberFromEnv = (name, fallback) => (process.env[name] === undefined ? fallback : Number(process.env[name]))
+const ROUNDS = numberFromEnv('BENCH_ROUNDS', 3)
+const SECONDS = numberFromEnv('BENCH_SECONDS', 5)
+const WARMUP_SECONDS = numberFromEnv('BENCH_WARMUP_SECONDS', 2)
+const CONNECTIONS = numberFromEnv('BENCH_CONNECTIONS', 32)
+const PROFILE_SECONDS = numberFromEnv('BENCH_PROFILE_SECONDS', 8)
+/** A hard bound on the whole bench: whatever hangs, it ends and its children die with it. */
+const WHOLE_BENCH_MS = 8 * 60_000
+
+const TARGETS = { rps: 0.85, addedP50Ms: 0.5, addedP99Ms: 2, redisPerRequest: 0, rssMb: 150 }
+
+const median = (values) => {
+  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b)
+  if (sorted.length === 0) return NaN
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
+
+function table (header, rows) {
+  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => String(row[index]).length)))
+  const line = (cells) => cells.map((cell, index) => (index === 0 ? String(cell).padEnd(widths[index]) : String(cell).padStart(widths[index]))).join('  ')
+  const markdown = [`| ${header.join(' | ')} |`, `| ${header.map((_, index) => (index === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')
+  return { text: [line(header), ...rows.map(line)].join('\n'), markdown }
+}
+
+/** Talks to the load generator child: one request at a time, each bounded in time. */
+function loadClient (helper) {
+  let next = 0
+  const pending = new Map()
+  helper.child.on('message', (message) => {
+    const waiter = pending.get(message.id)
+    if (waiter === undefined) return
+    pending.delete(message.id)
+    if (message.error === undefined) waiter.resolve(message.result)
+    else waiter.reject(new Error(message.error))
+  })
+  return async (kind, options) => await within((options.durationSeconds + 30) * 1000, `load run against ${options.url}`, new Promise((resolve, reject) => {
+    const id = ++next
+    pending.set(id, { resolve, reject })
+    helper.child.send({ id, kind, options })
+  }))
+}
+
+/** Samples a process's RSS every 200 ms; the returned function stops sampling and answers the maximum seen. */
+function sampleRss (pid) {
+  let max = rssMb(pid) ?? 0
+  const timer = setInterval(() => { max = Math.max(max, rssMb(pid) ?? 0) }, 200)
+  return () => {
+    clearInterval(timer)
+    return Math.max(max, rssMb(pid) ?? 0)
+  }
+}
+
+async function commandStats (redis) {
+  const text = await redis.info('commandstats')
+  const stats = {}
+  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats[match[1]] = Number(match[2])
+  return stats
+}
+
+/** Commands the gateway sent between two snapshots; INFO is the bench's own probe and is left out. */
+function commandDelta (before, after) {
+  const delta = {}
+  for (const [name, calls] of Object.entries(after)) {
+    const sent = calls - (before[name] ?? 0)
+    if (name !== 'info' && name !== 'monitor' && sent > 0) delta[name] = sent
+  }
+  return delta
+}
+
+/** The key family of a Redis command (`token`, `lock`, ...): the part after the gateway prefix, before the next colon. */
+function keyFamily (args, prefix) {
+  const name = String(args[0]).toLowerCase()
+  const key = name === 'eval' || name === 'evalsha' ? args[3] : args[1]
+  if (key === undefined) return '(no key)'
+  const text = String(key)
+  const rest = text.startsWith(prefix) ? text.slice(prefix.length) : text
+  return `${text.startsWith(prefix) ? prefix : ''}${rest.split(':')[0]}`
+}
+
+const TOKEN_FAMILIES = new Set(['token', 'lock', 'authfail'])
+
+/** Environment variables the gateway's env schema knows today, read from the build (others change it in parallel). */
+async function gatewaySchemaKeys () {
+  const { EnvSchema } = await import(join(ROOT, 'dist/config/env.js'))
+  return EnvSchema.properties
+}
+
+async function main () {
+  const started = Date.now()
+  const guard = setTimeout(() => {
+    console.error(`bench: still running after ${WHOLE_BENCH_MS / 1000} s; giving up`)
+    process.exit(1)
+  }, WHOLE_BENCH_MS)
+  guard.unref()
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => { killAll(); process.exit(130) })
+
+  const work = mkdtempSync(join(tmpdir(), 'fgw-bench-'))
+  mkdirSync(OUT, { recursive: true })
+  const log = (message) => console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${message}`)
+
+  try {
+    const redis = await startRedis(work)
+    const fake = await forkHelper(join(BENCH, 'fake-fluent.js'))
+    const fakeOrigin = `http://127.0.0.1:${fake.port}`
+    const passthrough = await forkHelper(join(BENCH, 'passthrough.js'), { UPSTREAM: fakeOrigin })
+    const passthroughOrigin = `http://127.0.0.1:${passthrough.port}`
+    const loadHelper = await forkHelper(join(BENCH, 'load.js'))
+    const load = loadClient(loadHelper)
+    log(`redis ${redis.url}, fake Fluent ${fakeOrigin} (pid ${fake.pid}), passthrough ${passthroughOrigin} (pid ${passthrough.pid})`)
+
+    const apiKey = `bench_${randomBytes(18).toString('hex')}`
+    const tenantsFile = join(work, 'tenants.yaml')
+    writeFileSync(tenantsFile, [
+      'tenants:',
+      '  - id: bench',
+      '    apiKeys:',
+      `      - sha256:${createHash('sha256').update(apiKey).digest('hex')}`,
+      '    fluent:',
+      `      baseUrl: ${fakeOrigin}`,
+      '      clientId: BENCH',
+      '      clientSecret: bench-secret',
+      '      username: bench_integration',
+      '      password: bench-password',
+      '      retailerId: "1"',
+      ''
+    ].join('\n'))
+
+    // Production settings: defaults for everything (metrics and rate limiting on), except a rate limit the bench cannot reach.
+    const schema = await gatewaySchemaKeys()
+    const gatewayEnv = { LOG_LEVEL: 'info', TENANTS_FILE: tenantsFile, REDIS_URL: redis.url }
+    const rateLimitKeys = Object.keys(schema).filter((name) => /^RATE_LIMIT.*MAX$/.test(name))
+    for (const name of rateLimitKeys) gatewayEnv[name] = String(schema[name].maximum ?? 1_000_000_000)
+    const prefix = schema.REDIS_KEY_PREFIX?.default ?? 'fgw:'
+    const notes = [rateLimitKeys.length === 0
+      ? 'the gateway has no RATE_LIMIT_*MAX variable yet: it ran without a rate limit'
+      : `rate limit set out of reach: ${rateLimitKeys.map((name) => `${name}=${gatewayEnv[name]}`).join(', ')}`]
+    log(notes[0])
+
+    const gateway = await startGateway({ cwd: ROOT, env: gatewayEnv })
+    log(`gateway ${gateway.origin} (pid ${gateway.pid})`)
+
+    const { ME } = await import(join(ROOT, 'dist/fluent/me.js'))
+    // The same bytes the gateway sends upstream for GET /me, so the passthrough carries an identical Fluent exchange.
+    const meBody = JSON.stringify({ query: ME, variables: {}, operationName: 'Me' })
+    const passthroughBody = JSON.stringify({
+      query: 'query Orders { orders(first: 3) { edges { cursor node { id ref status type totalPrice } } pageInfo { hasNextPage } } }',
+      variables: {},
+      operationName: 'Orders'
+    })
+    const json = { 'content-type': 'application/json' }
+    const fluentAuth = { authorization: 'Bearer bench-access-token' }
+    const callerAuth = { authorization: `Bearer ${apiKey}` }
+
+    const probe = await fetch(`${gateway.origin}/me`, { headers: callerAuth })
+    if (probe.status !== 200) throw new Error(`GET /me answered ${probe.status}: ${await probe.text()}`)
+    const redisClient = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+    await redisClient.connect()
+
+    const targets = [
+      { id: 'A', label: 'fake Fluent POST /graphql (direct)', pid: fake.pid, url: `${fakeOrigin}/graphql`, method: 'POST', headers: { ...json, ...fluentAuth }, body: passthroughBody },
+      { id: 'B', label: 'passthrough POST /graphql', pid: passthrough.pid, url: `${passthroughOrigin}/graphql`, method: 'POST', headers: { ...json, ...fluentAuth }, body: passthroughBody },
+      { id: 'C', label: 'gateway GET /me', pid: gateway.pid, gateway: true, url: `${gateway.origin}/me`, method: 'GET', headers: callerAuth },
+      { id: 'D', label: 'gateway POST /customers', pid: gateway.pid, gateway: true, url: `${gateway.origin}/customers`, method: 'POST', headers: { ...json, ...callerAuth }, body: JSON.stringify({ email: 'jane.doe@example.com', firstName: 'Jane' }) },
+      { id: 'E', label: 'gateway POST /graphql', pid: gateway.pid, gateway: true, url: `${gateway.origin}/graphql`, method: 'POST', headers: { ...json, ...callerAuth }, body: passthroughBody }
+    ]
+
+    // Scenario 1: each target flat out, interleaved A B C D E per round, medians over rounds.
+    log(`warm-up: ${WARMUP_SECONDS} s per target`)
+    for (const target of targets) {
+      await load('closed', { url: target.url, method: target.method, headers: target.headers, body: target.body, connections: CONNECTIONS, durationSeconds: WARMUP_SECONDS })
+    }
+    const runs = new Map(targets.map((target) => [target.id, []]))
+    const commands = new Map(targets.filter((target) => target.gateway).map((target) => [target.id, { requests: 0, delta: {} }]))
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const target of targets) {
+        const before = target.gateway ? await commandStats(redisClient) : undefined
+        const stopRss = sampleRss(target.pid)
+        const result = await load('closed', { url: target.url, method: target.method, headers: target.headers, body: target.body, connections: CONNECTIONS, durationSeconds: SECONDS })
+        result.rssMb = stopRss()
+        if (before !== undefined) {
+          const tally = commands.get(target.id)
+          tally.requests += result.ok + result.non2xx
+          for (const [name, calls] of Object.entries(commandDelta(before, await commandStats(redisClient)))) tally.delta[name] = (tally.delta[name] ?? 0) + calls
+        }
+        runs.get(target.id).push(result)
+        log(`round ${round} ${target.id} ${target.label}: ${fixed(result.rps, 0)} req/s, p50 ${fixed(result.p50, 2)} ms, p99 ${fixed(result.p99, 2)} ms${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`)
+      }
+    }
+    const floor = runs.get('B')
+    const scenario1 = targets.map((target) => {
+      const results = runs.get(target.id)
+      const ratio = (field) => median(results.map((result, index) => result[field] / floor[index][field]))
+      return {
+        id: target.id,
+        label: target.label,
+        rps: median(results.map((result) => result.rps)),
+        p50: median(results.map((result) => result.p50)),
+        p99: median(results.map((result) => result.p99)),
+        rssMb: Math.max(...results.map((result) => result.rssMb)),
+        rpsRatio: ratio('rps'),
+        p50Ratio: ratio('p50'),
+        p99Ratio: ratio('p99'),
+        failed: results.reduce((sum, result) => sum + result.non2xx + result.errors, 0)
+      }
+    })
+
+    // Scenario 2: a fixed rate, half the passthrough's max; passthrough POST /graphql (me) against gateway GET /me.
+    const rate = Math.max(50, Math.floor(scenario1.find((row) => row.id === 'B').rps / 2))
+    const fixedTargets = [
+      { id: 'P', label: 'passthrough POST /graphql (me)', url: `${passthroughOrigin}/graphql`, method: 'POST', headers: { ...json, ...fluentAuth }, body: meBody },
+      { id: 'G', label: 'gateway GET /me', url: `${gateway.origin}/me`, method: 'GET', headers: callerAuth }
+    ]
+    const fixedRuns = { paced: { P: [], G: [] }, autocannon: { P: [], G: [] } }
+    for (const [mode, kind] of [['paced', 'paced'], ['autocannon', 'closed']]) {
+      log(`fixed rate ${rate} req/s (${mode})`)
+      for (let round = 1; round <= ROUNDS; round++) {
+        // ABBA order: neither side always runs first after a pause.
+        const order = round % 2 === 1 ? fixedTargets : [...fixedTargets].reverse()
+        for (const target of order) {
+          const options = { url: target.url, method: target.method, headers: target.headers, body: target.body, connections: CONNECTIONS, durationSeconds: SECONDS }
+          const result = await load(kind, kind === 'paced' ? { ...options, rate } : { ...options, overallRate: rate })
+          fixedRuns[mode][target.id].push(result)
+          log(`  ${mode} round ${round} ${target.id}: ${fixed(result.rps, 0)} req/s, p50 ${fixed(result.p50, 3)} ms, p99 ${fixed(result.p99, 3)} ms`)
+        }
+      }
+    }
+    const scenario2 = Object.entries(fixedRuns).map(([mode, byTarget]) => {
+      const added = (field) => median(byTarget.G.map((result, index) => result[field] - byTarget.P[index][field]))
+      return {
+        mode,
+        passthrough: { rps: median(byTarget.P.map((r) => r.rps)), p50: median(byTarget.P.map((r) => r.p50)), p99: median(byTarget.P.map((r) => r.p99)) },
+        gateway: { rps: median(byTarget.G.map((r) => r.rps)), p50: median(byTarget.G.map((r) => r.p50)), p99: median(byTarget.G.map((r) => r.p99)) },
+        addedP50: added('p50'),
+        addedP99: added('p99'),
+        failed: [...byTarget.P, ...byTarget.G].reduce((sum, result) => sum + result.non2xx + result.errors, 0),
+        worstLagMs: Math.max(...[...byTarget.P, ...byTarget.G].map((result) => result.worstLagMs ?? 0))
+      }
+    })
+
+    // Scenario 3: which key families the hot path touches, from MONITOR over a short sequential GET /me sample.
+    const monitor = await redisClient.monitor()
+    const families = {}
+    monitor.on('monitor', (_time, args) => {
+      const family = keyFamily(args, prefix)
+      const name = String(args[0]).toLowerCase()
+      families[family] ??= {}
+      families[family][name] = (families[family][name] ?? 0) + 1
+    })
+    const SAMPLE = 200
+    for (let i = 0; i < SAMPLE; i++) {
+      const response = await fetch(`${gateway.origin}/me`, { headers: callerAuth, signal: AbortSignal.timeout(5_000) })
+      await response.arrayBuffer()
+    }
+    await sleep(200)
+    monitor.disconnect()
+    const fakeStats = await (await fetch(`${fakeOrigin}/__stats`)).json()
+
+    await stop(gateway.child)
+    await stop(passthrough.child)
+
+    // Scenario 4: a fresh gateway under --cpu-prof, GET /me flat out; only samples taken while the load ran count.
+    const profileDir = join(work, 'profile')
+    const profiled = await startGateway({ cwd: ROOT, env: gatewayEnv, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] })
+    log(`profiling gateway pid ${profiled.pid}: GET /me for ${PROFILE_SECONDS} s`)
+    const meTarget = { url: `${profiled.origin}/me`, method: 'GET', headers: callerAuth, connections: CONNECTIONS }
+    await load('closed', { ...meTarget, durationSeconds: 1 })
+    const fromUs = Number(process.hrtime.bigint() / 1000n)
+    const profileRun = await load('closed', { ...meTarget, durationSeconds: PROFILE_SECONDS })
+    const toUs = Number(process.hrtime.bigint() / 1000n)
+    await stop(profiled.child, 20_000)
+    const profileFile = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'))
+    if (profileFile === undefined) throw new Error('the profiled gateway wrote no .cpuprofile')
+    copyFileSync(join(profileDir, profileFile), join(OUT, 'gateway-get-me.cpuprofile'))
+    const profile = JSON.parse(readFileSync(join(profileDir, profileFile), 'utf8'))
+    const profileSummary = summarise(profile, { fromUs, toUs })
+
+    await redisClient.quit()
+
+    // Report.
+    const cores = availableParallelism()
+    const date = new Date().toISOString()
+    const s1 = table(
+      ['target', 'req/s', 'p50 ms', 'p99 ms', 'max RSS MB', 'req/s ÷ B', 'p50 ÷ B', 'p99 ÷ B', 'failed'],
+      scenario1.map((row) => [`${row.id} ${row.label}`, fixed(row.rps, 0), fixed(row.p50, 2), fixed(row.p99, 2), fixed(row.rssMb, 0),
+        fixed(row.rpsRatio, 2), fixed(row.p50Ratio, 2), fixed(row.p99Ratio, 2), row.failed])
+    )
+    const s2 = table(
+      ['fixed rate, mode', 'passthrough p50', 'gateway p50', 'added p50', 'passthrough p99', 'gateway p99', 'added p99', 'failed'],
+      scenario2.map((row) => [`${rate} req/s, ${row.mode}`, fixed(row.passthrough.p50, 3), fixed(row.gateway.p50, 3), fixed(row.addedP50, 3),
+        fixed(row.passthrough.p99, 3), fixed(row.gateway.p99, 3), fixed(row.addedP99, 3), row.failed])
+    )
+    const commandRows = []
+    for (const [id, tally] of commands) {
+      const names = Object.keys(tally.delta).sort()
+      commandRows.push([`${id} ${targets.find((target) => target.id === id).label}`, tally.requests,
+        fixed(Object.values(tally.delta).reduce((sum, calls) => sum + calls, 0) / tally.requests, 3),
+        names.length === 0 ? '-' : names.map((name) => `${name} ${fixed(tally.delta[name] / tally.requests, 3)}`).join(', ')])
+    }
+    const s3 = table(['gateway run (INFO commandstats)', 'requests', 'commands/request', 'by command (per request)'], commandRows)
+    const familyRows = Object.entries(families).map(([family, byName]) => [
+      family, TOKEN_FAMILIES.has(family.replace(prefix, '')) ? 'token' : 'other (rate limit, ...)',
+      fixed(Object.values(byName).reduce((sum, calls) => sum + calls, 0) / SAMPLE, 3),
+      Object.entries(byName).map(([name, calls]) => `${name} ${fixed(calls / SAMPLE, 3)}`).join(', ')
+    ])
+    const s3b = table(['key family (MONITOR, 200 GET /me)', 'kind', 'commands/request', 'by command'],
+      familyRows.length === 0 ? [['(none)', '-', '0.000', '-']] : familyRows)
+
+    const me = scenario1.find((row) => row.id === 'C')
+    const paced = scenario2.find((row) => row.mode === 'paced')
+    const tokenPerRequest = familyRows.filter((row) => row[1] === 'token').reduce((sum, row) => sum + Number(row[2]), 0)
+    const maxRss = Math.max(...scenario1.filter((row) => row.id >= 'C').map((row) => row.rssMb))
+    const verdict = (ok) => (ok ? 'holds' : 'MISSED')
+    const targetLines = [
+      `GET /me throughput ÷ passthrough: ${fixed(me.rpsRatio, 2)} (target >= ${TARGETS.rps}): ${verdict(me.rpsRatio >= TARGETS.rps)}`,
+      `added latency at ${rate} req/s (paced): p50 ${fixed(paced.addedP50, 3)} ms (target < ${TARGETS.addedP50Ms}): ${verdict(paced.addedP50 < TARGETS.addedP50Ms)}, ` +
+        `p99 ${fixed(paced.addedP99, 3)} ms (target < ${TARGETS.addedP99Ms}): ${verdict(paced.addedP99 < TARGETS.addedP99Ms)}`,
+      `Redis commands per request for token work, warm token: ${fixed(tokenPerRequest, 3)} (target 0): ${verdict(tokenPerRequest === 0)}`,
+      `gateway max RSS: ${fixed(maxRss, 0)} MB (target < ${TARGETS.rssMb}): ${verdict(maxRss < TARGETS.rssMb)}`
+    ]
+    notes.push(`token requests to the fake Fluent over the whole bench: ${fakeStats.token} (one per cold process start, then L1/L2)`)
+    notes.push(`profiled run: ${fixed(profileRun.rps, 0)} req/s under --cpu-prof; profile kept in bench/out/gateway-get-me.cpuprofile`)
+
+    const header = `fluent-rest-gateway bench, ${date}, ${cores} cores (nproc), node ${process.version}; ` +
+      `${ROUNDS} interleaved rounds of ${SECONDS} s after ${WARMUP_SECONDS} s warm-up, ${CONNECTIONS} connections, fake Fluent delay 1 ms`
+    const report = [
+      header, '',
+      'Scenario 1: flat out (medians over rounds; ratios are medians of per-round ratios to B)', s1.text, '',
+      'Scenario 2: fixed rate, half of B\'s max (added = gateway minus passthrough, median of per-round differences)', s2.text, '',
+      'Scenario 3: Redis commands per request', s3.text, '', s3b.text, '',
+      'Scenario 4: CPU profile of the gateway under GET /me', formatSummary(profileSummary, 20), '',
+      'Targets', ...targetLines.map((line) => `  ${line}`), '',
+      'Notes', ...notes.map((line) => `  ${line}`)
+    ].join('\n')
+    console.log(report)
+    const markdown = [`${header}`, '', '#### Scenario 1: flat out', '', s1.markdown, '', '#### Scenario 2: fixed rate', '', s2.markdown, '',
+      '#### Scenario 3: Redis commands per request', '', s3.markdown, '', s3b.markdown, '',
+      '#### Targets', '', ...targetLines.map((line) => `- ${line}`), '', ...notes.map((line) => `- ${line}`), ''].join('\n')
+    writeFileSync(join(OUT, 'results.md'), markdown)
+    writeFileSync(join(OUT, 'results.json'), JSON.stringify({ date, cores, node: process.version, rate, scenario1, scenario2, commands: Object.fromEntries(commands), families, fakeStats, runs: Object.fromEntries(runs), fixedRuns, profileTop: profileSummary.functions.slice(0, 40), profileModules: profileSummary.modules }, null, 2))
+    writeFileSync(join(OUT, 'profile.txt'), formatSummary(profileSummary, 40) + '\n')
+    log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench/out/`)
+  } finally {
+    killAll()
+    rmSync(work, { recursive: true, force: true })
+  }
+}
+
+await main()
+// Children are gone; nothing left should hold the process open, but make sure the bench ends by itself.
+process.exit(0)
