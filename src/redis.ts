@@ -1,5 +1,5 @@
-// The gateway's Redis connection and its health: short command timeouts, no offline queue, one warning per outage.
-import { Redis } from 'ioredis'
+// The gateway's Redis connection (standalone, Sentinel or Cluster) and its health: short timeouts, no offline queue, one warning per outage.
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { RedisHealth } from './fluent/token-store.js'
 
 export type RedisState = 'up' | 'down' | 'disabled'
@@ -9,13 +9,12 @@ interface Logger {
   info: (object: object, message: string) => void
 }
 
-/** While Redis is down, one command in this many milliseconds probes whether it is back. */
-const PROBE_INTERVAL_MS = 1_000
+/** How often Redis is pinged: while up, so a silent outage (a paused server) shows in /readyz; while down, to notice recovery. */
+export const PROBE_INTERVAL_MS = 1_000
 
-/** Tracks whether Redis answers; callers skip Redis while it is down, except for a periodic probe. */
+/** Tracks whether Redis answers; callers skip Redis entirely while it is down, and a background ping notices its return. */
 export class RedisHealthTracker implements RedisHealth {
   #state: 'up' | 'down' = 'up'
-  #lastProbe = 0
   readonly #log: Logger
 
   constructor (log: Logger) {
@@ -26,13 +25,12 @@ export class RedisHealthTracker implements RedisHealth {
     return this.#state
   }
 
-  /** True while Redis is up; while it is down, true once per probe interval so recovery is noticed. */
+  /**
+   * True while Redis is up. While it is down no request tries it: a paused Redis keeps the socket open, so every
+   * command would wait the full command timeout; the periodic ping alone finds out when it is back.
+   */
   usable (): boolean {
-    if (this.#state === 'up') return true
-    const now = Date.now()
-    if (now - this.#lastProbe < PROBE_INTERVAL_MS) return false
-    this.#lastProbe = now
-    return true
+    return this.#state === 'up'
   }
 
   succeeded (): void {
@@ -45,37 +43,126 @@ export class RedisHealthTracker implements RedisHealth {
   failed (error: unknown): void {
     if (this.#state === 'up') {
       this.#state = 'down'
-      this.#lastProbe = Date.now()
       this.#log.warn({ redis: 'down', err: error }, 'Redis is unreachable; serving from the in-process cache until it returns')
     }
   }
 }
 
+/** The Redis settings of the environment (see src/config/env.ts). */
+export interface RedisSettings {
+  REDIS_URL?: string | undefined
+  REDIS_SENTINELS?: string | undefined
+  REDIS_SENTINEL_NAME?: string | undefined
+  REDIS_SENTINEL_PASSWORD?: string | undefined
+  REDIS_CLUSTER_NODES?: string | undefined
+  REDIS_PASSWORD?: string | undefined
+  REDIS_COMMAND_TIMEOUT_MS: number
+}
+
+export interface HostPort {
+  host: string
+  port: number
+}
+
+/** Which Redis to talk to and the ioredis options to do it with. */
+export type RedisTarget =
+  | { mode: 'standalone', url: string, options: RedisOptions }
+  | { mode: 'sentinel', options: RedisOptions }
+  | { mode: 'cluster', nodes: HostPort[], options: ClusterOptions }
+
+/** Parses `host:port,host:port` (IPv6 hosts in brackets); throws naming the variable. */
+export function parseHostList (value: string, variable: string): HostPort[] {
+  const hosts = value.split(',').map((item) => item.trim()).filter((item) => item !== '').map((item) => {
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(item)
+    const port = Number(match?.[2])
+    if (match === null || port < 1 || port > 65535) {
+      throw new Error(`env/${variable} must be a comma-separated list of host:port, got "${item}"`)
+    }
+    return { host: (match[1] ?? '').replace(/^\[(.*)\]$/, '$1'), port }
+  })
+  if (hosts.length === 0) throw new Error(`env/${variable} must list at least one host:port`)
+  return hosts
+}
+
+/** Builds the ioredis options from the environment; undefined when no Redis is configured. */
+export function redisTarget (settings: RedisSettings): RedisTarget | undefined {
+  const timeout = settings.REDIS_COMMAND_TIMEOUT_MS
+  // Fail fast instead of queueing or retrying: the gateway has an in-process fallback for every Redis use.
+  const common: RedisOptions = {
+    enableOfflineQueue: false,
+    commandTimeout: timeout,
+    maxRetriesPerRequest: 0,
+    connectTimeout: Math.max(1_000, timeout * 4),
+    ...(settings.REDIS_PASSWORD === undefined ? {} : { password: settings.REDIS_PASSWORD })
+  }
+  // Reconnect quickly but never give up: Redis coming back must be noticed without a restart.
+  const retryStrategy = (attempt: number): number => Math.min(attempt * 100, 1_000)
+
+  if (settings.REDIS_CLUSTER_NODES !== undefined) {
+    return {
+      mode: 'cluster',
+      nodes: parseHostList(settings.REDIS_CLUSTER_NODES, 'REDIS_CLUSTER_NODES'),
+      options: {
+        enableOfflineQueue: false,
+        clusterRetryStrategy: retryStrategy,
+        // Each command touches one key, so keys of one tenant may live on different nodes; a MOVED is followed a few times at most.
+        maxRedirections: 3,
+        retryDelayOnFailover: 50,
+        retryDelayOnClusterDown: 100,
+        redisOptions: common
+      }
+    }
+  }
+  if (settings.REDIS_SENTINELS !== undefined) {
+    return {
+      mode: 'sentinel',
+      options: {
+        ...common,
+        sentinels: parseHostList(settings.REDIS_SENTINELS, 'REDIS_SENTINELS'),
+        name: settings.REDIS_SENTINEL_NAME ?? 'mymaster',
+        ...(settings.REDIS_SENTINEL_PASSWORD === undefined ? {} : { sentinelPassword: settings.REDIS_SENTINEL_PASSWORD }),
+        sentinelRetryStrategy: retryStrategy,
+        retryStrategy
+      }
+    }
+  }
+  if (settings.REDIS_URL !== undefined) {
+    return { mode: 'standalone', url: settings.REDIS_URL, options: { ...common, retryStrategy } }
+  }
+  return undefined
+}
+
 export interface RedisConnection {
-  client: Redis
+  client: Redis | Cluster
   health: RedisHealthTracker
   close: () => Promise<void>
 }
 
-export function connectRedis (url: string, commandTimeoutMs: number, log: Logger): RedisConnection {
+export function connectRedis (target: RedisTarget, log: Logger): RedisConnection {
   const health = new RedisHealthTracker(log)
-  const client = new Redis(url, {
-    // Fail fast instead of queueing: the gateway has an in-process fallback for every Redis use.
-    enableOfflineQueue: false,
-    commandTimeout: commandTimeoutMs,
-    maxRetriesPerRequest: 0,
-    connectTimeout: Math.max(1_000, commandTimeoutMs * 4),
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
-    lazyConnect: false
-  })
-  // Connection errors are reported through health when a command fails; the event itself needs a listener.
-  client.on('error', (error) => { health.failed(error) })
+  const client = target.mode === 'cluster'
+    ? new Cluster(target.nodes, target.options)
+    : target.mode === 'sentinel' ? new Redis(target.options) : new Redis(target.url, target.options)
+  let closing = false
+  // Connection errors and closes mark the outage at once (one warning); 'error' also needs a listener or it would throw.
+  client.on('error', (error) => { if (!closing) health.failed(error) })
+  client.on('close', () => { if (!closing) health.failed(new Error('connection to Redis closed')) })
   client.on('ready', () => { health.succeeded() })
+
+  let probing = false
+  const probe = setInterval(() => {
+    if (probing || closing) return
+    probing = true
+    client.ping().then(() => { health.succeeded() }, (error: unknown) => { health.failed(error) }).finally(() => { probing = false })
+  }, PROBE_INTERVAL_MS)
+  probe.unref()
 
   return {
     client,
     health,
     async close () {
+      closing = true
+      clearInterval(probe)
       client.disconnect()
     }
   }

@@ -12,6 +12,12 @@ export interface CachedToken {
   refreshToken?: string
 }
 
+/** Fluent refused a tenant's credentials: what it said, and until when (epoch ms) nobody asks again. */
+export interface AuthFailure {
+  message: string
+  until: number
+}
+
 /** Told about every Redis success and failure, so outages are noticed and logged once. */
 export interface RedisHealth {
   succeeded: () => void
@@ -95,13 +101,20 @@ export class RedisTokenStore {
   }
 
   /** Remembers that Fluent refused the credentials, so other replicas answer at once during the back-off. */
-  async rememberAuthFailure (cacheKey: string, message: string, ttlMs: number): Promise<void> {
-    await this.#run(async () => await this.#redis.set(`${this.#prefix}authfail:${cacheKey}`, message, 'PX', ttlMs))
+  async rememberAuthFailure (cacheKey: string, failure: AuthFailure): Promise<void> {
+    const ttl = Math.max(1, failure.until - Date.now())
+    await this.#run(async () => await this.#redis.set(`${this.#prefix}authfail:${cacheKey}`, JSON.stringify(failure), 'PX', ttl))
   }
 
-  async authFailure (cacheKey: string): Promise<string | undefined> {
+  async authFailure (cacheKey: string): Promise<AuthFailure | undefined> {
     const value = await this.#run(async () => await this.#redis.get(`${this.#prefix}authfail:${cacheKey}`))
-    return value ?? undefined
+    if (value === null) return undefined
+    try {
+      const failure = JSON.parse(value) as AuthFailure
+      return typeof failure.message === 'string' && typeof failure.until === 'number' ? failure : undefined
+    } catch {
+      return undefined
+    }
   }
 
   #encode (key: string, token: CachedToken): string {
@@ -129,7 +142,7 @@ export class RedisTokenStore {
         return undefined
       }
       const token = JSON.parse(json) as CachedToken
-      return typeof token.accessToken === 'string' && typeof token.expiresAt === 'number' ? token : undefined
+      return typeof token.accessToken === 'string' && typeof token.expiresAt === 'number' && typeof token.renewAt === 'number' ? token : undefined
     } catch {
       return undefined
     }

@@ -5,14 +5,14 @@ import type { Tenant } from '../config/tenants.js'
 import { UpstreamAuthFailedError } from '../errors.js'
 import type { TokenGrant } from './oauth.js'
 import type { FluentObserver } from './observer.js'
-import type { CachedToken, RedisTokenStore } from './token-store.js'
+import type { AuthFailure, CachedToken, RedisTokenStore } from './token-store.js'
 
 export interface TokenProviderOptions {
   /** Fetches a token from Fluent (refresh grant when given a refresh token). */
   fetchToken: (tenant: Tenant, refreshToken: string | undefined, signal: AbortSignal) => Promise<TokenGrant>
   /** Shared L2 cache; without it each process keeps its own tokens. */
   store?: RedisTokenStore
-  /** Whether Redis may be tried now (false during an outage, between recovery probes). */
+  /** Whether Redis may be tried now (false during an outage, until a background ping sees it back). */
   storeUsable?: () => boolean
   /** Longest a token fetch may hold the cluster lock; also bounds how long the others wait. */
   lockTtlMs?: number
@@ -48,8 +48,9 @@ export function tokenCacheKey (tenant: Tenant): string {
 
 const REDIS_DOWN = Symbol('redis down')
 
-function usable (token: CachedToken | undefined, now = Date.now()): token is CachedToken {
-  return token !== undefined && now < token.renewAt
+/** Before its renewal time; after it the token may still work (until expiresAt) but is being replaced. */
+function usable (token: CachedToken, now = Date.now()): boolean {
+  return now < token.renewAt
 }
 
 async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -71,7 +72,7 @@ export class TokenProvider {
   readonly #options: Required<Omit<TokenProviderOptions, 'store' | 'log' | 'observer'>> & Pick<TokenProviderOptions, 'store' | 'log' | 'observer'>
   readonly #l1 = new Map<string, CachedToken>()
   readonly #inFlight = new Map<string, Promise<CachedToken>>()
-  readonly #authFailures = new Map<string, { until: number, message: string }>()
+  readonly #authFailures = new Map<string, AuthFailure>()
   readonly #keys = new WeakMap<Tenant, string>()
 
   constructor (options: TokenProviderOptions) {
@@ -97,7 +98,7 @@ export class TokenProvider {
   async get (tenant: Tenant, signal?: AbortSignal): Promise<string> {
     const key = this.#key(tenant)
     const cached = this.#l1.get(key)
-    if (usable(cached)) {
+    if (cached !== undefined && usable(cached)) {
       this.#options.observer?.tokenCache?.('l1')
       return cached.accessToken
     }
@@ -107,7 +108,13 @@ export class TokenProvider {
       flight = this.#obtain(tenant, key, cached).finally(() => this.#inFlight.delete(key))
       this.#inFlight.set(key, flight)
     }
-    return (await raceSignal(flight, signal)).accessToken
+    try {
+      return (await raceSignal(flight, signal)).accessToken
+    } catch (error) {
+      // The renewal is early by design: when it fails, the old token still works until it actually expires.
+      if (cached !== undefined && Date.now() < cached.expiresAt && signal?.aborted !== true) return cached.accessToken
+      throw error
+    }
   }
 
   /** Forgets `accessToken` after Fluent refused it, unless a newer token has already replaced it. */
@@ -119,8 +126,14 @@ export class TokenProvider {
 
   /** Runs a Redis call when Redis is usable; answers REDIS_DOWN instead of throwing when it is not. */
   async #tryStore<T> (call: (store: RedisTokenStore) => Promise<T>): Promise<T | typeof REDIS_DOWN> {
+    if (!this.#options.storeUsable()) return REDIS_DOWN
+    return await this.#forceStore(call)
+  }
+
+  /** Like #tryStore but tries even while Redis is marked down: for the lock holder, who has just talked to it. */
+  async #forceStore<T> (call: (store: RedisTokenStore) => Promise<T>): Promise<T | typeof REDIS_DOWN> {
     const store = this.#options.store
-    if (store === undefined || !this.#options.storeUsable()) return REDIS_DOWN
+    if (store === undefined) return REDIS_DOWN
     try {
       return await call(store)
     } catch {
@@ -134,60 +147,76 @@ export class TokenProvider {
   }
 
   async #obtain (tenant: Tenant, key: string, stale: CachedToken | undefined): Promise<CachedToken> {
-    this.#throwIfRecentlyRefused(tenant, key)
+    this.#throwIfRecentlyRefused(key)
+    // A lone process (no Redis configured) owns its refresh token and may spend it.
+    if (this.#options.store === undefined) return await this.#fetch(tenant, key, stale, false)
     const deadline = Date.now() + this.#options.lockTtlMs
     for (;;) {
+      // Redis down: no lock to be had, and refresh tokens read from Redis are shared and single-use, so the
+      // password grant it is (one per process, thanks to the in-process single-flight).
       const shared = await this.#tryStore(async (store) => await store.get(key))
-      if (shared === REDIS_DOWN) return await this.#fetch(tenant, key, stale)
-      if (usable(shared)) {
+      if (shared === REDIS_DOWN) return await this.#fetch(tenant, key, undefined, false)
+      if (shared !== undefined && usable(shared)) {
         this.#options.observer?.tokenCache?.('l2')
         return this.#keep(key, shared)
       }
+      await this.#throwIfRefusedElsewhere(key)
 
       const owner = await this.#tryStore(async (store) => await store.acquireLock(key, this.#options.lockTtlMs))
-      if (owner === REDIS_DOWN) return await this.#fetch(tenant, key, stale)
-      if (owner !== undefined) return await this.#fetchAsLockHolder(tenant, key, shared ?? stale, owner)
+      if (owner === REDIS_DOWN) return await this.#fetch(tenant, key, undefined, false)
+      if (owner !== undefined) return await this.#fetchAsLockHolder(tenant, key, stale, owner)
 
-      const outcome = await this.#waitForLockHolder(tenant, key, deadline)
-      if (outcome !== undefined) return this.#keep(key, outcome)
-      // The holder vanished (its lock expired or it failed): loop and try to take the lock ourselves.
-      if (Date.now() >= deadline) return await this.#fetch(tenant, key, stale)
+      const outcome = await this.#waitForLockHolder(key, deadline)
+      if (outcome !== undefined) {
+        this.#options.observer?.tokenCache?.('l2')
+        return this.#keep(key, outcome)
+      }
+      // The holder vanished without a token (its lock expired or was released): loop and try to take the lock.
+      if (Date.now() >= deadline) return await this.#fetch(tenant, key, undefined, false)
     }
   }
 
-  async #fetchAsLockHolder (tenant: Tenant, key: string, previous: CachedToken | undefined, owner: string): Promise<CachedToken> {
+  async #fetchAsLockHolder (tenant: Tenant, key: string, stale: CachedToken | undefined, owner: string): Promise<CachedToken> {
     try {
-      // Another replica may have stored a token between our read and our lock.
+      // Another replica may have stored a token, or met refused credentials, between our read and our lock.
       const shared = await this.#tryStore(async (store) => await store.get(key))
-      if (shared !== REDIS_DOWN && usable(shared)) return this.#keep(key, shared)
-      const latest = shared === REDIS_DOWN ? previous : shared ?? previous
-      return await this.#fetch(tenant, key, latest)
+      if (shared === REDIS_DOWN) return await this.#fetch(tenant, key, undefined, false)
+      if (shared !== undefined && usable(shared)) {
+        this.#options.observer?.tokenCache?.('l2')
+        return this.#keep(key, shared)
+      }
+      await this.#throwIfRefusedElsewhere(key)
+      return await this.#fetch(tenant, key, shared ?? stale, true)
     } finally {
-      await this.#tryStore(async (store) => { await store.releaseLock(key, owner) })
+      const released = this.#forceStore(async (store) => { await store.releaseLock(key, owner) })
+      // While Redis is down the release would only add its timeout to every waiter here; the lock's PX ends it anyway.
+      if (this.#options.storeUsable()) await released
     }
   }
 
   /** Waits for the lock holder's token; undefined when the lock went away without one. */
-  async #waitForLockHolder (tenant: Tenant, key: string, deadline: number): Promise<CachedToken | undefined> {
+  async #waitForLockHolder (key: string, deadline: number): Promise<CachedToken | undefined> {
     while (Date.now() < deadline) {
       await sleep(this.#options.pollMs)
       const shared = await this.#tryStore(async (store) => await store.get(key))
       if (shared === REDIS_DOWN) return undefined
-      if (usable(shared)) return shared
-      const refused = await this.#tryStore(async (store) => await store.authFailure(key))
-      if (typeof refused === 'string') this.#refused(tenant, key, refused)
+      if (shared !== undefined && usable(shared)) return shared
+      await this.#throwIfRefusedElsewhere(key)
       const held = await this.#tryStore(async (store) => await store.lockHeld(key))
       if (held !== true) return undefined
     }
     return undefined
   }
 
-  /** Asks Fluent for a token (refresh grant first when we hold a refresh token) and keeps it in L1 and, when it can, in Redis. */
-  async #fetch (tenant: Tenant, key: string, previous: CachedToken | undefined): Promise<CachedToken> {
+  /**
+   * Asks Fluent for a token (refresh grant first when `previous` carries a refresh token) and keeps it in L1 and
+   * Redis. `holder`: this process holds the cluster lock, so the new token is written even if Redis was just marked down.
+   */
+  async #fetch (tenant: Tenant, key: string, previous: CachedToken | undefined, holder: boolean): Promise<CachedToken> {
     this.#options.observer?.tokenCache?.('miss')
     const signal = AbortSignal.timeout(this.#options.lockTtlMs)
+    const write = holder ? this.#forceStore.bind(this) : this.#tryStore.bind(this)
     let grant: TokenGrant | undefined
-    // Refresh tokens are single-use: only a lock holder (or a lone process without Redis) may spend one.
     if (previous?.refreshToken !== undefined) {
       try {
         grant = await this.#options.fetchToken(tenant, previous.refreshToken, signal)
@@ -200,26 +229,36 @@ export class TokenProvider {
     } catch (error) {
       this.#options.observer?.tokenFetch?.(error instanceof UpstreamAuthFailedError ? 'auth_failed' : 'error')
       if (error instanceof UpstreamAuthFailedError) {
-        const until = Date.now() + this.#options.authFailureBackoffMs
-        this.#authFailures.set(key, { until, message: error.message })
-        await this.#tryStore(async (store) => { await store.rememberAuthFailure(key, error.message, this.#options.authFailureBackoffMs) })
+        const failure = { message: error.message, until: Date.now() + this.#options.authFailureBackoffMs }
+        this.#authFailures.set(key, failure)
+        await write(async (store) => { await store.rememberAuthFailure(key, failure) })
       }
       throw error
     }
     this.#options.observer?.tokenFetch?.('ok')
     this.#authFailures.delete(key)
     const token = toCachedToken(grant)
-    await this.#tryStore(async (store) => { await store.set(key, token) })
+    await write(async (store) => { await store.set(key, token) })
     return this.#keep(key, token)
   }
 
-  #throwIfRecentlyRefused (tenant: Tenant, key: string): void {
+  #throwIfRecentlyRefused (key: string): void {
     const failure = this.#authFailures.get(key)
-    if (failure !== undefined && Date.now() < failure.until) this.#refused(tenant, key, failure.message)
+    if (failure === undefined) return
+    if (Date.now() < failure.until) throw refusedError(failure)
+    this.#authFailures.delete(key)
   }
 
-  #refused (tenant: Tenant, key: string, message: string): never {
-    if (!this.#authFailures.has(key)) this.#authFailures.set(key, { until: Date.now() + this.#options.authFailureBackoffMs, message })
-    throw new UpstreamAuthFailedError(`${message} (remembered; Fluent is asked again after a short back-off)`)
+  /** Another replica met refused credentials moments ago: answer as it did, without asking Fluent again. */
+  async #throwIfRefusedElsewhere (key: string): Promise<void> {
+    if (this.#options.authFailureBackoffMs <= 0) return
+    const failure = await this.#tryStore(async (store) => await store.authFailure(key))
+    if (failure === REDIS_DOWN || failure === undefined || Date.now() >= failure.until) return
+    this.#authFailures.set(key, failure)
+    throw refusedError(failure)
   }
+}
+
+function refusedError (failure: AuthFailure): Error {
+  return new UpstreamAuthFailedError(`${failure.message} (remembered; Fluent is asked again after a short back-off)`)
 }

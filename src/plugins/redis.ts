@@ -1,8 +1,7 @@
-// Redis for shared state (tokens, locks): optional; without REDIS_URL the gateway keeps tokens in-process.
-import { once } from 'node:events'
+// Redis for shared state (tokens, locks): optional; without REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES tokens stay in-process.
 import fp from 'fastify-plugin'
 import type { Config } from '../config/index.js'
-import { connectRedis, type RedisConnection, type RedisState } from '../redis.js'
+import { connectRedis, redisTarget, type RedisConnection, type RedisState } from '../redis.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,23 +10,32 @@ declare module 'fastify' {
   }
 }
 
-/** How long boot waits for Redis before starting degraded. */
+/** How long boot waits for Redis before starting degraded (it keeps reconnecting in the background). */
 const BOOT_WAIT_MS = 2_000
 
 export default fp(async function redisPlugin (app, opts: { config: Config }) {
-  const { REDIS_URL, REDIS_COMMAND_TIMEOUT_MS } = opts.config
-  if (REDIS_URL === undefined) {
-    app.log.warn('REDIS_URL is not set: tokens are cached in this process only, so replicas do not share them')
+  const target = redisTarget(opts.config)
+  if (target === undefined) {
+    app.log.warn('no Redis configured (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): tokens are cached in this process only, so replicas do not share them')
     app.decorate('redis', undefined)
     app.decorate('redisState', () => 'disabled' as const)
     return
   }
 
-  const connection = connectRedis(REDIS_URL, REDIS_COMMAND_TIMEOUT_MS, app.log)
-  const ready = once(connection.client, 'ready')
-  const timeout = AbortSignal.timeout(BOOT_WAIT_MS)
-  await Promise.race([ready, once(timeout, 'abort')])
-  if (connection.client.status !== 'ready') connection.health.failed(new Error(`Redis not ready within ${BOOT_WAIT_MS} ms of boot`))
+  const connection = connectRedis(target, app.log)
+  const { client } = connection
+  // Not events.once: it rejects on the 'error' events a Redis that is down at boot emits, and boot must go on degraded.
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, BOOT_WAIT_MS)
+    client.once('ready', done)
+    function done (): void {
+      clearTimeout(timer)
+      client.off('ready', done)
+      resolve()
+    }
+  })
+  if (client.status === 'ready') app.log.info({ redis: target.mode }, 'Redis connected')
+  else connection.health.failed(new Error(`Redis not ready within ${BOOT_WAIT_MS} ms of boot`))
 
   app.decorate('redis', connection)
   app.decorate('redisState', () => connection.health.state)

@@ -1,0 +1,122 @@
+// Runs the real gateway as a child process (node --import tsx src/server.ts), as a replica would run, for multi-replica tests.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { stringify } from 'yaml'
+import { tenantEntry, type TestTenant } from './gateway.js'
+import { freePort } from './redis-server.js'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+
+export interface TenantsFile {
+  path: string
+  remove: () => void
+}
+
+/** Writes a YAML tenants file whose tenants all point at `baseUrl` (the simulator). */
+export function writeTenantsFile (tenants: TestTenant[], baseUrl: string): TenantsFile {
+  const dir = mkdtempSync(join(tmpdir(), 'fgw-tenants-'))
+  const path = join(dir, 'tenants.yaml')
+  writeFileSync(path, stringify({ tenants: tenants.map((tenant) => tenantEntry(tenant, baseUrl)) }))
+  return { path, remove: () => { rmSync(dir, { recursive: true, force: true }) } }
+}
+
+export interface GatewayProcess {
+  url: string
+  port: number
+  pid: number
+  /** Every stdout/stderr line so far (pino JSON lines, mostly). */
+  lines: string[]
+  /** Parsed JSON log lines. */
+  logs: () => Array<Record<string, unknown>>
+  /** SIGTERM, then waits for the exit (SIGKILL after 10 s). */
+  stop: () => Promise<void>
+}
+
+export interface GatewayProcessOptions {
+  tenantsFile: string
+  /** REDIS_URL, REDIS_KEY_PREFIX, TOKEN_ENCRYPTION_KEY, ...; unset values are left out. */
+  env?: Record<string, string | undefined>
+  /** How long to wait for /healthz. */
+  startTimeoutMs?: number
+}
+
+async function waitForExit (child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return true
+  const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)))
+  return await Promise.race([exited, sleep(ms).then(() => false)])
+}
+
+/** Starts one gateway process on a free loopback port and resolves once /healthz answers. */
+export async function startGatewayProcess (options: GatewayProcessOptions): Promise<GatewayProcess> {
+  const port = await freePort()
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? tmpdir(),
+    TENANTS_FILE: options.tenantsFile,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    SHUTDOWN_GRACE_MS: '5000'
+  }
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (value !== undefined) env[name] = value
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines: string[] = []
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = ''
+    stream?.on('data', (chunk: Buffer) => {
+      const parts = (rest + chunk.toString('utf8')).split('\n')
+      rest = parts.pop() ?? ''
+      lines.push(...parts.filter((line) => line !== ''))
+    })
+  }
+
+  const url = `http://127.0.0.1:${port}`
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    if (!await waitForExit(child, 10_000)) {
+      child.kill('SIGKILL')
+      await waitForExit(child, 5_000)
+    }
+  }
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 20_000)
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`gateway process exited (${child.exitCode ?? child.signalCode}) before it was healthy:\n${lines.join('\n')}`)
+    }
+    try {
+      const answer = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) })
+      await answer.body?.cancel()
+      if (answer.status === 200) break
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      await stop()
+      throw new Error(`gateway process did not answer /healthz within ${options.startTimeoutMs ?? 20_000} ms:\n${lines.join('\n')}`)
+    }
+    await sleep(50)
+  }
+
+  return {
+    url,
+    port,
+    pid: child.pid ?? -1,
+    lines,
+    logs: () => lines.flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>]
+      } catch {
+        return []
+      }
+    }),
+    stop
+  }
+}
