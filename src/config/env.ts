@@ -1,6 +1,7 @@
 // Environment configuration: one TypeBox schema, validated at boot so a bad value stops the process with its name.
 import { Type, type Static } from '@sinclair/typebox'
 import envSchema from 'env-schema'
+import { parseHostList } from '../redis.js'
 
 export const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'TCP port to listen on' }),
@@ -8,8 +9,14 @@ export const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), { default: 'info' }),
   TENANTS_FILE: Type.String({ minLength: 1, description: 'path of the tenants file (YAML or JSON)' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'redis:// or rediss:// URL; unset: in-process token cache only' })),
+  REDIS_SENTINELS: Type.Optional(Type.String({ minLength: 1, description: 'Redis Sentinel: comma-separated host:port of the sentinels (instead of REDIS_URL)' })),
+  REDIS_SENTINEL_NAME: Type.Optional(Type.String({ minLength: 1, description: 'Redis Sentinel: name of the monitored master; required with REDIS_SENTINELS' })),
+  REDIS_SENTINEL_PASSWORD: Type.Optional(Type.String({ minLength: 1, description: 'Redis Sentinel: password of the sentinels themselves' })),
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ minLength: 1, description: 'Redis Cluster: comma-separated host:port of some cluster nodes (instead of REDIS_URL)' })),
+  REDIS_PASSWORD: Type.Optional(Type.String({ minLength: 1, description: 'password of the Redis servers found through REDIS_SENTINELS or REDIS_CLUSTER_NODES (REDIS_URL carries its own)' })),
   REDIS_KEY_PREFIX: Type.String({ default: 'fgw:', description: 'prefix of every Redis key the gateway writes' }),
   REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 250, description: 'a Redis command slower than this counts as a failure' }),
+  TOKEN_FAILURE_BACKOFF_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 5_000, description: 'how long refused Fluent credentials are remembered before the token endpoint is asked again' }),
   TOKEN_ENCRYPTION_KEY: Type.Optional(Type.String({ description: 'base64 of 32 bytes: encrypt tokens at rest in Redis' })),
   FLUENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 300_000, default: 15_000, description: 'whole deadline of one upstream call, retries included' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 25_000, description: 'on SIGTERM, how long in-flight requests may take before the process exits anyway' }),
@@ -27,6 +34,14 @@ export function loadEnv (env: NodeJS.ProcessEnv = process.env): Env {
     if (key.length !== 32) {
       throw new Error('env/TOKEN_ENCRYPTION_KEY must be base64 of exactly 32 bytes (make one with: openssl rand -base64 32)')
     }
+  }
+  // Each names the variable when a host:port item is malformed.
+  if (config.REDIS_SENTINELS !== undefined) parseHostList(config.REDIS_SENTINELS, 'REDIS_SENTINELS')
+  if (config.REDIS_CLUSTER_NODES !== undefined) parseHostList(config.REDIS_CLUSTER_NODES, 'REDIS_CLUSTER_NODES')
+  const redisModes = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((name) => config[name] !== undefined)
+  if (redisModes.length > 1) throw new Error(`env/${redisModes[1]} cannot be combined with ${redisModes[0]}: set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES`)
+  if ((config.REDIS_SENTINELS === undefined) !== (config.REDIS_SENTINEL_NAME === undefined)) {
+    throw new Error('env/REDIS_SENTINEL_NAME and REDIS_SENTINELS go together: the sentinels and the name of the master they monitor')
   }
   return config
 }

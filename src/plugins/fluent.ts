@@ -33,7 +33,9 @@ export default fp(async function fluentPlugin (app, opts: { config: Config }) {
   const tokens = new TokenProvider({
     fetchToken: async (tenant, refreshToken, signal) => await requestToken(transport, tenant, refreshToken, signal),
     ...(store === undefined || redis === undefined ? {} : { store, storeUsable: () => redis.health.usable() }),
-    lockTtlMs: Math.min(config.FLUENT_TIMEOUT_MS, 10_000),
+    // Half the call deadline at most: when a lock holder dies, waiters still have time to fetch a token themselves.
+    lockTtlMs: Math.min(Math.ceil(config.FLUENT_TIMEOUT_MS / 2), 10_000),
+    authFailureBackoffMs: config.TOKEN_FAILURE_BACKOFF_MS,
     log: app.log
   })
   const client = createFluentClient({ transport, tokens, timeoutMs: config.FLUENT_TIMEOUT_MS })
