@@ -26,17 +26,18 @@ export const CustomerSchema = Type.Object({
   updatedOn: NullableString('last change, ISO 8601', '2026-11-26T10:00:00.000Z')
 }, { $id: 'Customer', title: 'Customer', description: 'A Fluent customer, in REST names' })
 
+// Length limits are Fluent's own (CreateCustomerInput), so an over-long field is a 400 here, not a Fluent rejection.
 export const CreateCustomerBodySchema = Type.Object({
-  email: Type.String({ format: 'email', maxLength: 254, description: 'primary email (Fluent primaryEmail)', examples: ['jane.doe@example.com'] }),
-  firstName: Type.String({ minLength: 1, maxLength: 100, description: 'first name', examples: ['Jane'] }),
-  lastName: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'last name', examples: ['Doe'] })),
-  phone: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: 'primary phone (Fluent primaryPhone)', examples: ['+61 400 000 000'] })),
+  email: Type.String({ format: 'email', maxLength: 250, description: 'primary email (Fluent primaryEmail)', examples: ['jane.doe@example.com'] }),
+  firstName: Type.String({ minLength: 1, maxLength: 50, description: 'first name', examples: ['Jane'] }),
+  lastName: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: 'last name', examples: ['Doe'] })),
+  phone: Type.Optional(Type.String({ minLength: 1, maxLength: 20, description: 'primary phone (Fluent primaryPhone)', examples: ['+61 400 000 000'] })),
   title: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: 'title', examples: ['Ms'] })),
   department: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'department', examples: ['Wholesale'] })),
   country: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'country', examples: ['Australia'] })),
-  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone; UTC when left out', examples: ['Australia/Sydney'] })),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'IANA time zone; UTC when left out', examples: ['Australia/Sydney'] })),
   promotionOptIn: Type.Optional(Type.Boolean({ description: 'agreed to promotions; false when left out', examples: [false] })),
-  username: Type.Optional(Type.String({ minLength: 1, maxLength: 254, description: 'login name; the email when left out', examples: ['jane.doe@example.com'] })),
+  username: Type.Optional(Type.String({ minLength: 1, maxLength: 250, description: 'login name; the email when left out', examples: ['jane.doe@example.com'] })),
   retailerId: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: "Fluent retailer id; the tenant's default when left out", examples: ['1'] })),
   attributes: Type.Optional(AttributesSchema)
 }, { additionalProperties: false, description: 'A new customer' })

@@ -38,7 +38,7 @@ export const CreateProductBodySchema = Type.Object({
   gtin: Type.String({ minLength: 1, maxLength: 20, description: 'GTIN (EAN/UPC)', examples: ['09312345678907'] }),
   catalogueRef: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "product catalogue ref; the tenant's default when left out", examples: ['PC:MASTER:1'] })),
   type: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: 'product type; STANDARD when left out', examples: ['STANDARD'] })),
-  summary: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'short description', examples: ['Lightweight trail shoe'] })),
+  summary: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'short description', examples: ['Lightweight trail shoe'] })),
   price: Type.Optional(PriceSchema),
   prices: Type.Optional(Type.Array(PriceSchema, { minItems: 1, maxItems: 50, description: 'several prices (instead of price)' })),
   attributes: Type.Optional(AttributesSchema),

@@ -10,11 +10,18 @@ export const AttributeSchema = Type.Object({
   name: Type.String({ minLength: 1, description: 'attribute name', examples: ['loyaltyTier'] }),
   type: Type.String({ minLength: 1, description: 'Fluent attribute type, e.g. STRING, INTEGER, JSON', examples: ['STRING'] }),
   value: Type.Unknown({ description: 'the value, any JSON', examples: ['GOLD'] })
-}, { additionalProperties: false, description: 'a custom attribute, sent to Fluent as given' })
+}, { additionalProperties: false, description: 'a custom attribute, as Fluent holds it' })
 
 export type Attribute = Static<typeof AttributeSchema>
 
-export const AttributesSchema = Type.Array(AttributeSchema, {
+/** An attribute in a request body: Fluent's AttributeInput.value is Json!, so a null value is refused here rather than by Fluent. */
+export const AttributeInputSchema = Type.Object({
+  name: Type.String({ minLength: 1, description: 'attribute name', examples: ['loyaltyTier'] }),
+  type: Type.String({ minLength: 1, description: 'Fluent attribute type, e.g. STRING, INTEGER, JSON', examples: ['STRING'] }),
+  value: Type.Not(Type.Null(), { description: 'the value, any JSON but null', examples: ['GOLD'] })
+}, { additionalProperties: false, description: 'a custom attribute, sent to Fluent as given' })
+
+export const AttributesSchema = Type.Array(AttributeInputSchema, {
   maxItems: 200,
   description: 'custom attributes',
   examples: [[{ name: 'loyaltyTier', type: 'STRING', value: 'GOLD' }]]
