@@ -1,0 +1,136 @@
+// Every GraphQL document the gateway sends, and the variables its routes build, validate against Fluent's real schema (release 23.10).
+import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import {
+  buildClientSchema, getVariableValues, Kind, parse, validate, type GraphQLSchema, type IntrospectionQuery, type OperationDefinitionNode
+} from 'graphql'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import type { Tenant } from '../../src/config/tenants.js'
+import { CREATE_CUSTOMER, CUSTOMER_BY_ID, CUSTOMERS } from '../../src/fluent/customers.js'
+import { ME } from '../../src/fluent/me.js'
+import { CREATE_STANDARD_PRODUCT } from '../../src/fluent/products.js'
+import { toCreateCustomerInput } from '../../src/routes/customers.js'
+import { toCreateProductInput } from '../../src/routes/products.js'
+import { startGateway, type TestGateway } from '../helpers/gateway.js'
+
+const schemaPath = fileURLToPath(new URL('../../../shared/fluent-schema/schema.json', import.meta.url))
+const missing = existsSync(schemaPath) ? undefined : `real Fluent schema not found at ${schemaPath}: it is reference data kept outside the repository`
+if (missing !== undefined) console.warn(`skipping documents.test.ts: ${missing}`)
+
+const DOCUMENTS = { CREATE_CUSTOMER, CUSTOMER_BY_ID, CUSTOMERS, ME, CREATE_STANDARD_PRODUCT }
+
+const tenant: Tenant = {
+  id: 'acme',
+  apiKeyDigests: [],
+  fluent: { baseUrl: 'https://acme.example', clientId: 'C', clientSecret: 'S', username: 'u', password: 'p', retailerId: '1', catalogueRef: 'PC:MASTER:1' },
+  graphql: { allowMutations: true }
+}
+
+function operationOf (query: string): OperationDefinitionNode {
+  const operation = parse(query).definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION)
+  if (operation === undefined) throw new Error('no operation')
+  return operation
+}
+
+/** The messages graphql-js gives when coercing `variables` for the document's operation; empty when they fit the schema. */
+function variableErrors (schema: GraphQLSchema, query: string, variables: Record<string, unknown>): string[] {
+  const result = getVariableValues(schema, operationOf(query).variableDefinitions ?? [], variables)
+  return 'errors' in result ? (result.errors ?? []).map((error) => error.message) : []
+}
+
+// Skipped only when the reference schema is absent (it lives outside the repository, beside DESIGN.md).
+describe.skipIf(missing !== undefined)('GraphQL documents against Fluent\'s real schema', () => {
+  let schema: GraphQLSchema
+
+  beforeAll(() => {
+    const introspection = JSON.parse(readFileSync(schemaPath, 'utf8')) as { data: IntrospectionQuery }
+    schema = buildClientSchema(introspection.data)
+  })
+
+  it.each(Object.entries(DOCUMENTS))('%s validates', (_name, document) => {
+    expect(validate(schema, parse(document)).map((error) => error.message)).toEqual([])
+  })
+
+  it('accepts the variables the customer mapper builds, from the smallest body to the fullest', () => {
+    const smallest = toCreateCustomerInput({ email: 'a@example.com', firstName: 'A' }, tenant)
+    const fullest = toCreateCustomerInput({
+      email: 'b@example.com',
+      firstName: 'B',
+      lastName: 'C',
+      phone: '+61 400 000 000',
+      country: 'Australia',
+      timezone: 'Australia/Sydney',
+      promotionOptIn: true,
+      username: 'bc',
+      title: 'Dr',
+      department: 'Ops',
+      retailerId: '2',
+      attributes: [{ name: 'tier', type: 'STRING', value: 'GOLD' }, { name: 'prefs', type: 'JSON', value: { a: [1, 2] } }]
+    }, tenant)
+
+    expect(variableErrors(schema, CREATE_CUSTOMER, { input: smallest })).toEqual([])
+    expect(variableErrors(schema, CREATE_CUSTOMER, { input: fullest })).toEqual([])
+  })
+
+  it('accepts the variables the product mapper builds, with one price, several prices, categories and attributes', () => {
+    const smallest = toCreateProductInput({ ref: 'R', name: 'N', gtin: 'G' }, tenant)
+    const onePrice = toCreateProductInput({
+      ref: 'R', name: 'N', gtin: 'G', summary: 'S', type: 'SHOE', price: { value: 9.5, currency: 'AUD' }, categories: ['C1']
+    }, tenant)
+    const severalPrices = toCreateProductInput({
+      ref: 'R',
+      name: 'N',
+      gtin: 'G',
+      catalogueRef: 'PC:OTHER',
+      prices: [{ value: 1, currency: 'AUD', type: 'SALE' }, { value: 2, currency: 'NZD' }],
+      attributes: [{ name: 'colour', type: 'STRING', value: 'red' }]
+    }, tenant)
+
+    for (const input of [smallest, onePrice, severalPrices]) {
+      expect(variableErrors(schema, CREATE_STANDARD_PRODUCT, { input })).toEqual([])
+    }
+  })
+
+  it('would catch a mapper that sends a field Fluent does not know, or leaves a required one out', () => {
+    const input = toCreateCustomerInput({ email: 'a@example.com', firstName: 'A' }, tenant)
+
+    expect(variableErrors(schema, CREATE_CUSTOMER, { input: { ...input, email: 'a@example.com' } })).toEqual([expect.stringContaining('"email" is not defined')])
+    const { timezone: _timezone, ...withoutTimezone } = input
+    expect(variableErrors(schema, CREATE_CUSTOMER, { input: withoutTimezone })).toEqual([expect.stringContaining('timezone')])
+  })
+
+  describe('what the routes actually sent to the simulator', () => {
+    let gw: TestGateway
+
+    beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
+    afterAll(async () => { await gw.close() })
+
+    it('validates, query and variables, for every route', async () => {
+      const send = async (method: string, path: string, body?: unknown): Promise<number> => {
+        const response = await fetch(`${gw.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${gw.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) })
+        })
+        await response.arrayBuffer()
+        return response.status
+      }
+      expect(await send('GET', '/me')).toBe(200)
+      expect(await send('POST', '/customers', { email: 'v@example.com', firstName: 'V', attributes: [{ name: 'n', type: 'INTEGER', value: 3 }] })).toBe(201)
+      expect(await send('POST', '/customers', { email: 'w@example.com', firstName: 'W' })).toBe(201)
+      const firstPage = await fetch(`${gw.url}/customers?limit=1`, { headers: { authorization: `Bearer ${gw.apiKey}` } })
+      const { nextCursor } = await firstPage.json() as { nextCursor: string }
+      expect(await send('GET', `/customers?email=w%40example.com&limit=5&cursor=${encodeURIComponent(nextCursor)}`)).toBe(200)
+      expect(await send('GET', '/customers/1001')).toBe(200)
+      expect(await send('POST', '/products', { ref: 'P', name: 'N', gtin: 'G', price: { value: 1, currency: 'AUD' }, categories: ['C'] })).toBe(201)
+
+      const operations = new Set<string>()
+      for (const request of gw.sim.requests) {
+        operations.add(request.operationName ?? '')
+        expect(validate(schema, parse(request.query)).map((error) => error.message)).toEqual([])
+        expect(variableErrors(schema, request.query, (request.variables ?? {}) as Record<string, unknown>)).toEqual([])
+      }
+      expect([...operations].sort()).toEqual(['CreateCustomer', 'CreateStandardProduct', 'CustomerById', 'Customers', 'Me'])
+    })
+  })
+})
