@@ -30,6 +30,17 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'VALIDATION_FAILED'
 }
 
+/** Errors that carry only an HTTP status (Fastify plugins such as rate limiting or load shedding), keeping that status. */
+const STATUS_CODES: Record<number, string> = {
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  503: 'UNAVAILABLE'
+}
+
 type GatewayError = FastifyError & ProblemExtras
 
 function validationIssues (error: FastifyError): ValidationIssue[] {
@@ -61,6 +72,10 @@ export function toProblem (error: GatewayError, request: FastifyRequest): Proble
   } else if (error.code !== undefined && FASTIFY_CODES[error.code] !== undefined) {
     code = FASTIFY_CODES[error.code] ?? 'VALIDATION_FAILED'
     status = error.statusCode ?? 400
+  } else if (typeof error.statusCode === 'number' && STATUS_CODES[error.statusCode] !== undefined) {
+    code = STATUS_CODES[error.statusCode] ?? 'INTERNAL'
+    status = error.statusCode
+    if (status >= 500) detail = 'The gateway cannot take this request now; retry after the time in Retry-After.'
   } else if (error instanceof SyntaxError || (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500)) {
     code = 'VALIDATION_FAILED'
     status = 400
@@ -97,7 +112,9 @@ export default fp(async function errorsPlugin (app) {
     } else {
       request.log.info({ code: problem.code, detail: problem.detail }, 'request refused')
     }
-    const retryAfter = error.retryAfterSeconds ?? (problem.status === 429 || problem.status === 503 ? 1 : undefined)
+    // A plugin that refused the request (rate limit, load shedding) may have set its own Retry-After: keep it.
+    const defaultRetryAfter = (problem.status === 429 || problem.status === 503) && !reply.hasHeader('retry-after') ? 1 : undefined
+    const retryAfter = error.retryAfterSeconds ?? defaultRetryAfter
     return sendProblem(reply, problem, retryAfter)
   })
 

@@ -1,5 +1,9 @@
 // End-to-end tests of failures: bad input never reaches Fluent, Fluent's failures map to the problem table, a revoked token is renewed once.
+import rateLimit from '@fastify/rate-limit'
+import underPressure from '@fastify/under-pressure'
+import Fastify from 'fastify'
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import errorsPlugin from '../../src/plugins/errors.js'
 import { ACCOUNT, startGateway, type TestGateway } from '../helpers/gateway.js'
 
 interface Answer {
@@ -357,5 +361,56 @@ describe('request ids', () => {
     const second = await call(gw, '/me')
 
     expect(first.headers.get('x-request-id')).not.toBe(second.headers.get('x-request-id'))
+  })
+})
+
+describe('the error handler, for refusals from Fastify plugins', () => {
+  it('answers a rate-limit refusal as 429 RATE_LIMITED, keeping the plugin\'s Retry-After', async () => {
+    const app = Fastify({ logger: false })
+    await app.register(errorsPlugin)
+    await app.register(rateLimit, { max: 1, timeWindow: 60_000 })
+    app.get('/limited', async () => ({ ok: true }))
+    try {
+      expect((await app.inject('/limited')).statusCode).toBe(200)
+      const answer = await app.inject('/limited')
+
+      expect(answer.statusCode).toBe(429)
+      expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/)
+      expect(answer.headers['retry-after']).toBe('60')
+      expect(answer.json()).toMatchObject({ status: 429, code: 'RATE_LIMITED', instance: '/limited' })
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('answers load shedding as 503 UNAVAILABLE with Retry-After, not as an internal error', async () => {
+    const app = Fastify({ logger: false })
+    await app.register(errorsPlugin)
+    await app.register(underPressure, { healthCheck: async () => false, healthCheckInterval: 60_000, retryAfter: 7 })
+    app.get('/busy', async () => ({ ok: true }))
+    try {
+      const answer = await app.inject('/busy')
+
+      expect(answer.statusCode).toBe(503)
+      expect(answer.headers['retry-after']).toBe('7')
+      expect(answer.json()).toMatchObject({ status: 503, code: 'UNAVAILABLE' })
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('answers an unexpected error as 500 INTERNAL without its message or stack', async () => {
+    const app = Fastify({ logger: false })
+    await app.register(errorsPlugin)
+    app.get('/boom', async () => { throw new Error('connect ECONNREFUSED 10.1.2.3:6379 password=hunter2') })
+    try {
+      const answer = await app.inject('/boom')
+
+      expect(answer.statusCode).toBe(500)
+      expect(answer.json()).toMatchObject({ status: 500, code: 'INTERNAL' })
+      expect(answer.body).not.toMatch(/ECONNREFUSED|10\.1\.2\.3|hunter2|at /)
+    } finally {
+      await app.close()
+    }
   })
 })
