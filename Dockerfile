@@ -1,0 +1,35 @@
+# Container image of the gateway (and of the Fluent simulator, for docker-compose): build with dev dependencies, run with production ones only.
+# CI runs this file's build steps outside a container (scripts/dockerfile-steps.ts) and lints it (test/deploy/dockerfile.test.ts).
+
+# One Node version for both stages; a full version tag, so a rebuild does not drift (pin a digest too where your registry allows).
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# Manifests first: the dependency layer stays cached while only the sources change.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+RUN npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+# tini as PID 1: forwards SIGTERM to node (graceful drain) and reaps zombies, whatever runs the container.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production
+WORKDIR /app
+# Owned by root and read-only to the process: the app writes nothing beside itself.
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The image's `node` user, by number so Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+EXPOSE 3000
+# No curl in slim images: node itself asks /healthz on the port the gateway listens on.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "dist/server.js"]
