@@ -19,15 +19,26 @@ export interface GraphqlBody {
 /** Fluent codes look like C0120E and sit in extensions.code, in a top-level code, or inside the message. */
 const FLUENT_CODE = /\bC\d{4}E?\b/g
 
-export function upstreamDetail (status: number, errors: GraphqlError[] = []): UpstreamDetail {
+/** The entries of an `errors` value that are objects; a body from a broken proxy may hold anything there. */
+function errorEntries (errors: unknown): GraphqlError[] {
+  return Array.isArray(errors) ? errors.filter((error): error is GraphqlError => error !== null && typeof error === 'object') : []
+}
+
+function messageOf (error: GraphqlError): string {
+  return typeof error.message === 'string' ? error.message : ''
+}
+
+export function upstreamDetail (status: number, errors: unknown = []): UpstreamDetail {
+  const entries = errorEntries(errors)
   const codes = new Set<string>()
-  for (const error of errors) {
-    for (const candidate of [error.extensions?.code, error.code]) {
+  for (const error of entries) {
+    const extensions = error.extensions !== null && typeof error.extensions === 'object' ? error.extensions : undefined
+    for (const candidate of [extensions?.code, error.code]) {
       if (typeof candidate === 'string' && candidate !== '') codes.add(candidate)
     }
-    for (const match of (error.message ?? '').matchAll(FLUENT_CODE)) codes.add(match[0])
+    for (const match of messageOf(error).matchAll(FLUENT_CODE)) codes.add(match[0])
   }
-  return { status, codes: [...codes], messages: errors.map((error) => error.message ?? '').filter((message) => message !== '') }
+  return { status, codes: [...codes], messages: entries.map(messageOf).filter((message) => message !== '') }
 }
 
 /** Seconds from a Retry-After header (seconds or HTTP date); undefined when absent or unreadable. */
@@ -84,8 +95,12 @@ function numericCode (code: string): number {
 }
 
 /** The error for GraphQL errors in a 200 answer: Fluent's codes decide the status. */
-export function graphqlFailure (status: number, errors: GraphqlError[]): Error {
+export function graphqlFailure (status: number, errors: unknown): Error {
   const detail = upstreamDetail(status, errors)
+  if (errorEntries(errors).length === 0) {
+    // `errors` set but holding no error objects is not GraphQL: a broken proxy or server, not a refusal of the input.
+    return withExtras(new UpstreamUnavailableError('Fluent answered with an errors value that is not GraphQL errors'), { upstream: detail })
+  }
   const codes = detail.codes.filter((code) => /^C\d{4}E?$/.test(code)).map(numericCode)
   const text = detail.messages.join(' ').toLowerCase()
   if (codes.includes(120)) return withExtras(new NotFoundError('Fluent found no such entity'), { upstream: detail })
