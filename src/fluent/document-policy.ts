@@ -17,17 +17,29 @@ export interface CheckedDocument {
   operationName?: string
 }
 
-function depthOf (selectionSet: SelectionSetNode | undefined, fragments: Map<string, SelectionSetNode>, seen: Set<string>): number {
+/**
+ * Depth of a selection set, fragments included. Each fragment's depth is computed once (memo): spreading the same
+ * fragment twice per level would otherwise double the walk at every level, and a 1 KB document could cost hours of CPU.
+ */
+function depthOf (selectionSet: SelectionSetNode | undefined, fragments: Map<string, SelectionSetNode>, memo: Map<string, number>, visiting: Set<string>): number {
   if (selectionSet === undefined) return 0
   let deepest = 0
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) {
-      deepest = Math.max(deepest, 1 + depthOf(selection.selectionSet, fragments, seen))
+      deepest = Math.max(deepest, 1 + depthOf(selection.selectionSet, fragments, memo, visiting))
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      deepest = Math.max(deepest, depthOf(selection.selectionSet, fragments, seen))
-    } else if (!seen.has(selection.name.value)) {
-      // A fragment cycle is invalid GraphQL anyway; `seen` just keeps this walk finite.
-      deepest = Math.max(deepest, depthOf(fragments.get(selection.name.value), fragments, new Set([...seen, selection.name.value])))
+      deepest = Math.max(deepest, depthOf(selection.selectionSet, fragments, memo, visiting))
+    } else {
+      const name = selection.name.value
+      let depth = memo.get(name)
+      // A fragment cycle is invalid GraphQL (Fluent refuses it); `visiting` just keeps this walk finite.
+      if (depth === undefined && !visiting.has(name)) {
+        visiting.add(name)
+        depth = depthOf(fragments.get(name), fragments, memo, visiting)
+        visiting.delete(name)
+        memo.set(name, depth)
+      }
+      deepest = Math.max(deepest, depth ?? 0)
     }
   }
   return deepest
@@ -83,8 +95,9 @@ export function checkDocument (query: string, operationName: string | undefined,
 
   const fragments = new Map(document.definitions.flatMap((definition) =>
     definition.kind === Kind.FRAGMENT_DEFINITION ? [[definition.name.value, definition.selectionSet] as const] : []))
+  const memo = new Map<string, number>()
   for (const operation of operations) {
-    const depth = depthOf(operation.selectionSet, fragments, new Set())
+    const depth = depthOf(operation.selectionSet, fragments, memo, new Set())
     if (depth > DOCUMENT_LIMITS.maxDepth) {
       throw new ValidationFailedError(`the GraphQL document nests ${depth} levels deep; the limit is ${DOCUMENT_LIMITS.maxDepth}`)
     }
