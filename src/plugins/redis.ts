@@ -24,13 +24,16 @@ export default fp(async function redisPlugin (app, opts: { config: Config }) {
 
   const connection = connectRedis(target, app.log)
   const { client } = connection
-  // Not events.once: it rejects on the 'error' events a Redis that is down at boot emits, and boot must go on degraded.
+  // Not events.once: it rejects on the 'error' a Redis that is down at boot emits, and boot must go on, degraded.
+  // A refused connection ends the wait at once; a silent one after BOOT_WAIT_MS.
   await new Promise<void>((resolve) => {
     const timer = setTimeout(done, BOOT_WAIT_MS)
     client.once('ready', done)
+    client.once('error', done)
     function done (): void {
       clearTimeout(timer)
       client.off('ready', done)
+      client.off('error', done)
       resolve()
     }
   })
