@@ -21,7 +21,12 @@ export const EnvSchema = Type.Object({
   FLUENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 300_000, default: 15_000, description: 'whole deadline of one upstream call, retries included' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 1000, maximum: 600_000, default: 25_000, description: 'on SIGTERM, how long in-flight requests may take before the process exits anyway' }),
   SHUTDOWN_DRAIN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 0, description: 'on SIGTERM, how long readiness answers 503 before the listener closes (let load balancers notice)' }),
-  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 2 * 1024 * 1024, default: 1024 * 1024, description: 'largest request body accepted (Fluent itself refuses over 2 MB)' })
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 2 * 1024 * 1024, default: 1024 * 1024, description: 'largest request body accepted (Fluent itself refuses over 2 MB)' }),
+  FLUENT_CIRCUIT_FAILURES: Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'consecutive failures (connection errors, 5xx, timeouts) of one Fluent origin that open its circuit' }),
+  FLUENT_CIRCUIT_COOL_DOWN_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, description: 'how long an open circuit answers 502 at once before one probe call may reach Fluent' }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 600, description: 'requests one API key may make per window (shared by all replicas through Redis); 0 turns the limit off' }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000, description: 'length of the rate-limit window' }),
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 500, description: 'mean event-loop delay over which API requests are shed with 503; 0 turns shedding off' })
 })
 
 export type Env = Static<typeof EnvSchema>

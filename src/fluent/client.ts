@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Tenant } from '../config/tenants.js'
 import { UpstreamTimeoutError } from '../errors.js'
+import { isCircuitOpenError } from './circuit.js'
 import { callFailure, graphqlFailure, httpFailure, parseBody, retryAfterSeconds, type GraphqlBody } from './classify.js'
 import type { FluentObserver } from './observer.js'
 import type { TokenProvider } from './tokens.js'
@@ -54,6 +55,16 @@ function errorCode (error: unknown): string | undefined {
   return undefined
 }
 
+/** The open-circuit error behind `error`, if any: the token request wraps its transport's errors. */
+function openCircuit (error: unknown): Error | undefined {
+  let current: unknown = error
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    if (isCircuitOpenError(current)) return current
+    current = current.cause
+  }
+  return undefined
+}
+
 export interface FluentClient {
   /** Sends the request; answers Fluent's 200 GraphQL body as is (errors included), throws a typed error otherwise. */
   execute: (tenant: Tenant, request: GraphqlRequest, context: CallContext) => Promise<FluentAnswer>
@@ -101,7 +112,8 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
       report(request.operationName ?? 'anonymous', 'ok', performance.now() - started)
       return answer
     } catch (error) {
-      report(request.operationName ?? 'anonymous', (error as { code?: string }).code ?? 'error', performance.now() - started)
+      const outcome = openCircuit(error) === undefined ? (error as { code?: string }).code ?? 'error' : 'CIRCUIT_OPEN'
+      report(request.operationName ?? 'anonymous', outcome, performance.now() - started)
       throw error
     }
   }
@@ -121,6 +133,8 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
         try {
           answer = await send(tenant, token, body, context, signal)
         } catch (error) {
+          // An open circuit sent nothing and will not close within a back-off: fail fast with its Retry-After.
+          if (isCircuitOpenError(error)) throw error
           const failure = callFailure(error, signal, 'GraphQL request')
           const mayRetry = request.kind === 'query' || NOT_SENT.has(errorCode(error) ?? '')
           if (!signal.aborted && mayRetry && await backOff(attempt, undefined, deadline, signal)) continue
@@ -141,6 +155,8 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
         throw httpFailure(answer, parsed)
       }
     } catch (error) {
+      const circuit = openCircuit(error)
+      if (circuit !== undefined) throw circuit
       // Past the deadline anything still untyped (an aborted wait for a token or a back-off) is a timeout.
       if (signal.aborted && typeof (error as { statusCode?: unknown }).statusCode !== 'number') {
         throw new UpstreamTimeoutError('Fluent did not answer in time', { cause: error })

@@ -1,11 +1,24 @@
-// HTTP to Fluent: one undici keep-alive pool per origin, every call bounded by the caller's deadline signal.
+// HTTP to Fluent: one undici keep-alive pool and one circuit breaker per origin, every call bounded by the caller's deadline.
 import { Agent, request } from 'undici'
+import { CircuitBreaker, type CircuitOptions, type CircuitState } from './circuit.js'
+
+/** Hooks the transport reports to, beside the client's FluentObserver (metrics attach here). */
+export interface TransportObserver {
+  /** An origin's circuit changed state. */
+  circuit?: (origin: string, state: CircuitState) => void
+}
 
 export interface TransportOptions {
-  /** Most sockets kept open to one Fluent origin. */
+  /** Most sockets kept open to one Fluent origin; a hung Fluent can hold no more than this many. */
   connectionsPerOrigin?: number
-  /** How long a TCP connect may take; the whole call is bounded by the deadline signal anyway. */
+  /** How long a TCP (and TLS) connect may take. */
   connectTimeoutMs?: number
+  /** The whole-call deadline (FLUENT_TIMEOUT_MS): no socket waits longer than this for headers or body. */
+  timeoutMs?: number
+  circuit?: Omit<CircuitOptions, 'onChange'>
+  /** Told when an origin's circuit opens, half-opens or closes (metrics). */
+  observer?: TransportObserver
+  log?: { warn: (object: object, message: string) => void, info: (object: object, message: string) => void }
 }
 
 export interface HttpAnswer {
@@ -15,26 +28,57 @@ export interface HttpAnswer {
 }
 
 export interface Transport {
+  /** Throws the circuit's typed 502 without sending anything while the origin's circuit is open. */
   post: (url: string, headers: Record<string, string>, body: string, signal: AbortSignal) => Promise<HttpAnswer>
   close: () => Promise<void>
 }
 
 export function createTransport (options: TransportOptions = {}): Transport {
+  const timeoutMs = options.timeoutMs ?? 15_000
   const agent = new Agent({
     connections: options.connectionsPerOrigin ?? 128,
-    connect: { timeout: options.connectTimeoutMs ?? 5_000 },
+    connect: { timeout: Math.min(options.connectTimeoutMs ?? 5_000, timeoutMs) },
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 60_000,
-    // The deadline signal is what bounds a call; these only stop a socket that went silent.
-    headersTimeout: 300_000,
-    bodyTimeout: 300_000
+    // The caller's deadline signal is what bounds a call; these stop a socket that went silent even if a signal is lost.
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs
   })
+  const { log, observer } = options
+  const breaker = new CircuitBreaker({
+    ...options.circuit,
+    onChange (origin, state) {
+      if (state === 'open') log?.warn({ origin, circuit: state }, 'Fluent keeps failing: calls to it now fail fast until a probe succeeds')
+      else log?.info({ origin, circuit: state }, state === 'closed' ? 'Fluent answers again: circuit closed' : 'probing Fluent')
+      observer?.circuit?.(origin, state)
+    }
+  })
+  const origins = new Map<string, string>()
+  const originOf = (url: string): string => {
+    let origin = origins.get(url)
+    if (origin === undefined) {
+      origin = new URL(url).origin
+      origins.set(url, origin)
+    }
+    return origin
+  }
 
   return {
     async post (url, headers, body, signal) {
-      const answer = await request(url, { method: 'POST', headers, body, signal, dispatcher: agent })
-      const text = await answer.body.text()
-      return { status: answer.statusCode, headers: answer.headers, text }
+      const origin = originOf(url)
+      breaker.admit(origin)
+      let answer: HttpAnswer
+      try {
+        const response = await request(url, { method: 'POST', headers, body, signal, dispatcher: agent })
+        answer = { status: response.statusCode, headers: response.headers, text: await response.body.text() }
+      } catch (error) {
+        // Connection errors and deadline aborts alike: Fluent did not answer.
+        breaker.failed(origin)
+        throw error
+      }
+      if (answer.status >= 500) breaker.failed(origin)
+      else breaker.succeeded(origin)
+      return answer
     },
     async close () {
       await agent.close()

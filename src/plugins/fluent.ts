@@ -5,7 +5,8 @@ import { createFluentClient, type CallContext, type FluentClient } from '../flue
 import { requestToken } from '../fluent/oauth.js'
 import { RedisTokenStore } from '../fluent/token-store.js'
 import { TokenProvider } from '../fluent/tokens.js'
-import { createTransport } from '../fluent/transport.js'
+import type { FluentObserver } from '../fluent/observer.js'
+import { createTransport, type TransportObserver } from '../fluent/transport.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,9 +19,14 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async function fluentPlugin (app, opts: { config: Config }) {
-  const { config } = opts
-  const transport = createTransport()
+export default fp(async function fluentPlugin (app, opts: { config: Config, observer?: FluentObserver & TransportObserver }) {
+  const { config, observer } = opts
+  const transport = createTransport({
+    timeoutMs: config.FLUENT_TIMEOUT_MS,
+    circuit: { failureThreshold: config.FLUENT_CIRCUIT_FAILURES, coolDownMs: config.FLUENT_CIRCUIT_COOL_DOWN_MS },
+    log: app.log,
+    observer
+  })
   const redis = app.redis
   const store = redis === undefined
     ? undefined
@@ -36,9 +42,10 @@ export default fp(async function fluentPlugin (app, opts: { config: Config }) {
     // Half the call deadline at most: when a lock holder dies, waiters still have time to fetch a token themselves.
     lockTtlMs: Math.min(Math.ceil(config.FLUENT_TIMEOUT_MS / 2), 10_000),
     authFailureBackoffMs: config.TOKEN_FAILURE_BACKOFF_MS,
-    log: app.log
+    log: app.log,
+    observer
   })
-  const client = createFluentClient({ transport, tokens, timeoutMs: config.FLUENT_TIMEOUT_MS })
+  const client = createFluentClient({ transport, tokens, timeoutMs: config.FLUENT_TIMEOUT_MS, observer })
 
   app.decorate('fluent', client)
   app.decorateRequest('fluentContext', null as unknown as CallContext)
