@@ -1,15 +1,19 @@
-// buildApp(config): the whole gateway wiring, in order: errors, redis, fluent, auth, openapi, routes.
+// buildApp(config): the whole gateway wiring, in order: errors, redis, metrics, logs, protection, rate limit, fluent, auth, docs, routes.
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { Ajv, type Options as AjvOptions } from 'ajv'
 import formats from 'ajv-formats'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/index.js'
+import accessLogPlugin from './plugins/access-log.js'
 import authPlugin from './plugins/auth.js'
 import errorsPlugin from './plugins/errors.js'
 import fluentPlugin from './plugins/fluent.js'
+import metricsPlugin from './plugins/metrics.js'
 import openapiPlugin from './plugins/openapi.js'
+import protectionPlugin from './plugins/protection.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
 import redisPlugin from './plugins/redis.js'
 import { ProblemSchema } from './schemas/problem.js'
 import customerRoutes, { CustomerSchema } from './routes/customers.js'
@@ -41,6 +45,14 @@ function requestId (request: IncomingMessage): string {
   return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID()
 }
 
+/** plugins/access-log.ts writes one line per request instead of Fastify's two; Fastify's error-only lines stay. */
+class AccessLogController extends LogController {
+  override incomingRequest (): void {}
+  override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error !== null && error !== undefined) super.requestCompleted(error, request, reply)
+  }
+}
+
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   // Bodies are validated strictly (no type coercion, unknown properties refused); query strings and params are text, so they coerce.
   const ajv = (coerceTypes: AjvOptions['coerceTypes']): Ajv => {
@@ -59,8 +71,11 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     },
     genReqId: requestId,
     requestIdHeader: false,
+    logController: new AccessLogController(),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    return503OnClosing: true,
+    // A request that reaches a closing server on a kept-alive connection is still served (with Connection: close):
+    // Fastify's own 503 for it would be neither problem+json nor necessary.
+    return503OnClosing: false,
     forceCloseConnections: 'idle'
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -72,7 +87,12 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   await app.register(errorsPlugin)
   await app.register(redisPlugin, { config })
-  await app.register(fluentPlugin, { config })
+  await app.register(metricsPlugin)
+  await app.register(accessLogPlugin)
+  // Shedding comes before auth so an overloaded process spends nothing on requests it refuses.
+  await app.register(protectionPlugin, { config })
+  await app.register(rateLimitPlugin, { config })
+  await app.register(fluentPlugin, { config, observer: app.metrics.fluentObserver })
   await app.register(authPlugin, { tenants: config.tenants })
   await app.register(openapiPlugin)
 

@@ -1,0 +1,42 @@
+// Protection of the process itself: security headers, load shedding under event-loop pressure, closing keep-alives on shutdown.
+import helmet from '@fastify/helmet'
+import underPressure from '@fastify/under-pressure'
+import fp from 'fastify-plugin'
+import type { Config } from '../config/index.js'
+import { UnavailableError, withExtras } from '../errors.js'
+
+/** Stay answerable under pressure: probes must not fail because the gateway is busy, and metrics show why it is. */
+const NEVER_SHED = new Set(['/healthz', '/readyz', '/metrics'])
+
+/** Under-pressure samples once a second, so shedding lasts at least that long; two seconds lets the loop catch up. */
+const SHED_RETRY_AFTER_SECONDS = 2
+
+export default fp(async function protectionPlugin (app, opts: { config: Config }) {
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      // Helmet's defaults suit Swagger UI (its scripts and styles are files under /docs/static), except this one:
+      // the gateway is often reached over plain HTTP inside a cluster, where an upgrade would break /docs.
+      directives: { upgradeInsecureRequests: null }
+    }
+  })
+
+  const maxEventLoopDelay = opts.config.MAX_EVENT_LOOP_DELAY_MS
+  if (maxEventLoopDelay > 0) {
+    await app.register(underPressure, {
+      maxEventLoopDelay,
+      pressureHandler: async (request) => {
+        if (request.routeOptions.url !== undefined && NEVER_SHED.has(request.routeOptions.url)) return
+        request.log.warn({ maxEventLoopDelay }, 'event loop overloaded: shedding request')
+        throw withExtras(new UnavailableError('The gateway is overloaded; retry shortly'), { retryAfterSeconds: SHED_RETRY_AFTER_SECONDS })
+      }
+    })
+  }
+
+  // From SIGTERM on, every response closes its connection: server.close() waits for keep-alive sockets, and an idle
+  // one would otherwise hold the shutdown until its keep-alive timeout (72 s), past the grace period.
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing || app.draining) reply.header('connection', 'close')
+  })
+}, { name: 'protection' })
