@@ -3,10 +3,14 @@ import { Type, type Static } from '@sinclair/typebox'
 import envSchema from 'env-schema'
 import { parseHostList } from '../redis.js'
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
 export const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'TCP port to listen on' }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'address to listen on' }),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), { default: 'info' }),
+  // One enum rather than a union of literals, so a bad value gives one message listing the levels, not one per level.
+  LOG_LEVEL: Type.Unsafe<LogLevel>(Type.String({ enum: [...LOG_LEVELS], default: 'info', description: `pino level: ${LOG_LEVELS.join(', ')}` })),
   TENANTS_FILE: Type.String({ minLength: 1, description: 'path of the tenants file (YAML or JSON)' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'redis:// or rediss:// URL; unset: in-process token cache only' })),
   REDIS_SENTINELS: Type.Optional(Type.String({ minLength: 1, description: 'Redis Sentinel: comma-separated host:port of the sentinels (instead of REDIS_URL)' })),

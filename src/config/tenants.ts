@@ -89,6 +89,11 @@ export function parseTenants (raw: unknown, env: NodeJS.ProcessEnv = process.env
   for (const entry of file.tenants) {
     if (seenIds.has(entry.id)) throw new Error(`tenants file is invalid: tenant id '${entry.id}' appears twice`)
     seenIds.add(entry.id)
+    // The pattern admits any 1-5 digit port; undici would only fail on the first call, so refuse it at boot.
+    const port = /:(\d+)\/?$/.exec(entry.fluent.baseUrl)?.[1]
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+      throw new Error(`tenants file is invalid: tenant '${entry.id}': fluent.baseUrl has port ${port}, outside 1-65535`)
+    }
     const apiKeyDigests = entry.apiKeys.map((key) => key.slice('sha256:'.length))
     for (const digest of apiKeyDigests) {
       const owner = seenKeys.get(digest)
