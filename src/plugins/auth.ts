@@ -31,15 +31,18 @@ export default fp(async function authPlugin (app, opts: { tenants: Tenant[] }) {
 
   app.decorateRequest('tenant', null as unknown as Tenant)
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     // Unmatched routes fall through to the 404 handler; public routes need no key.
     if (request.routeOptions.url === undefined || request.routeOptions.config.public === true) return
     const key = presentedKey(request.headers.authorization, request.headers['x-api-key'])
-    if (key === undefined) {
-      throw new UnauthenticatedError('Send your API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"')
+    const tenant = key === undefined ? undefined : byDigest.get(createHash('sha256').update(key).digest('hex'))
+    if (tenant === undefined) {
+      // A 401 must say how to authenticate (RFC 9110 §11.6.1).
+      reply.header('www-authenticate', 'Bearer realm="fluent-rest-gateway"')
+      throw new UnauthenticatedError(key === undefined
+        ? 'Send your API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"'
+        : 'The API key is not known')
     }
-    const tenant = byDigest.get(createHash('sha256').update(key).digest('hex'))
-    if (tenant === undefined) throw new UnauthenticatedError('The API key is not known')
     request.tenant = tenant
   })
 }, { name: 'auth' })
