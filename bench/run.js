@@ -14,8 +14,10 @@ const BENCH = fileURLToPath(new URL('.', import.meta.url))
 const OUT = join(BENCH, 'out')
 
 const numberFromEnv = (name, fallback) => (process.env[name] === undefined ? fallback : Number(process.env[name]))
-const ROUNDS = numberFromEnv('BENCH_ROUNDS', 3)
-const SECONDS = numberFromEnv('BENCH_SECONDS', 5)
+const ROUNDS = numberFromEnv('BENCH_ROUNDS', 4)
+const SECONDS = numberFromEnv('BENCH_SECONDS', 4)
+/** autocannon's overallRate runs are the secondary view of scenario 2: shorter. */
+const RATE_SECONDS = Math.min(SECONDS, 3)
 const WARMUP_SECONDS = numberFromEnv('BENCH_WARMUP_SECONDS', 2)
 const CONNECTIONS = numberFromEnv('BENCH_CONNECTIONS', 32)
 const PROFILE_SECONDS = numberFromEnv('BENCH_PROFILE_SECONDS', 8)
@@ -155,7 +157,9 @@ async function main () {
     log(notes[0])
 
     const gateway = await startGateway({ cwd: ROOT, env: gatewayEnv })
-    log(`gateway ${gateway.origin} (pid ${gateway.pid})`)
+    await sleep(500)
+    const idleRss = { gateway: rssMb(gateway.pid), passthrough: rssMb(passthrough.pid), fake: rssMb(fake.pid) }
+    log(`gateway ${gateway.origin} (pid ${gateway.pid}); idle RSS MB: gateway ${fixed(idleRss.gateway, 0)}, passthrough ${fixed(idleRss.passthrough, 0)}, fake ${fixed(idleRss.fake, 0)}`)
 
     const { ME } = await import(join(ROOT, 'dist/fluent/me.js'))
     // The same bytes the gateway sends upstream for GET /me, so the passthrough carries an identical Fluent exchange.
@@ -223,25 +227,34 @@ async function main () {
     })
 
     // Scenario 2: a fixed rate, half the passthrough's max; passthrough POST /graphql (me) against gateway GET /me.
+    // A fresh gateway (its token comes from Redis, L2): its RSS then shows what this rate costs, not what flat out left behind.
+    await stop(gateway.child)
+    const steady = await startGateway({ cwd: ROOT, env: gatewayEnv })
     const rate = Math.max(50, Math.floor(scenario1.find((row) => row.id === 'B').rps / 2))
     const fixedTargets = [
       { id: 'P', label: 'passthrough POST /graphql (me)', url: `${passthroughOrigin}/graphql`, method: 'POST', headers: { ...json, ...fluentAuth }, body: meBody },
-      { id: 'G', label: 'gateway GET /me', url: `${gateway.origin}/me`, method: 'GET', headers: callerAuth }
+      { id: 'G', label: 'gateway GET /me', url: `${steady.origin}/me`, method: 'GET', headers: callerAuth }
     ]
+    const stopSteadyRss = sampleRss(steady.pid)
+    log(`fixed rate ${rate} req/s against a fresh gateway (pid ${steady.pid}); warm-up ${WARMUP_SECONDS} s each`)
+    for (const target of fixedTargets) {
+      await load('paced', { url: target.url, method: target.method, headers: target.headers, body: target.body, connections: CONNECTIONS, durationSeconds: WARMUP_SECONDS, rate })
+    }
     const fixedRuns = { paced: { P: [], G: [] }, autocannon: { P: [], G: [] } }
-    for (const [mode, kind] of [['paced', 'paced'], ['autocannon', 'closed']]) {
+    for (const [mode, kind, seconds] of [['paced', 'paced', SECONDS], ['autocannon', 'closed', RATE_SECONDS]]) {
       log(`fixed rate ${rate} req/s (${mode})`)
       for (let round = 1; round <= ROUNDS; round++) {
         // ABBA order: neither side always runs first after a pause.
         const order = round % 2 === 1 ? fixedTargets : [...fixedTargets].reverse()
         for (const target of order) {
-          const options = { url: target.url, method: target.method, headers: target.headers, body: target.body, connections: CONNECTIONS, durationSeconds: SECONDS }
+          const options = { url: target.url, method: target.method, headers: target.headers, body: target.body, connections: CONNECTIONS, durationSeconds: seconds }
           const result = await load(kind, kind === 'paced' ? { ...options, rate } : { ...options, overallRate: rate })
           fixedRuns[mode][target.id].push(result)
           log(`  ${mode} round ${round} ${target.id}: ${fixed(result.rps, 0)} req/s, p50 ${fixed(result.p50, 3)} ms, p99 ${fixed(result.p99, 3)} ms`)
         }
       }
     }
+    const fixedRateRss = stopSteadyRss()
     const scenario2 = Object.entries(fixedRuns).map(([mode, byTarget]) => {
       const added = (field) => median(byTarget.G.map((result, index) => result[field] - byTarget.P[index][field]))
       return {
@@ -258,22 +271,26 @@ async function main () {
     // Scenario 3: which key families the hot path touches, from MONITOR over a short sequential GET /me sample.
     const monitor = await redisClient.monitor()
     const families = {}
-    monitor.on('monitor', (_time, args) => {
+    const inScripts = new Set()
+    monitor.on('monitor', (_time, args, source) => {
       const family = keyFamily(args, prefix)
-      const name = String(args[0]).toLowerCase()
+      // Commands a Lua script runs show up with source "lua": executed by Redis, but not a round trip from the gateway.
+      const viaScript = source === 'lua'
+      const name = `${String(args[0]).toLowerCase()}${viaScript ? ' (in script)' : ''}`
+      if (viaScript) inScripts.add(String(args[0]).toLowerCase())
       families[family] ??= {}
       families[family][name] = (families[family][name] ?? 0) + 1
     })
     const SAMPLE = 200
     for (let i = 0; i < SAMPLE; i++) {
-      const response = await fetch(`${gateway.origin}/me`, { headers: callerAuth, signal: AbortSignal.timeout(5_000) })
+      const response = await fetch(`${steady.origin}/me`, { headers: callerAuth, signal: AbortSignal.timeout(5_000) })
       await response.arrayBuffer()
     }
     await sleep(200)
     monitor.disconnect()
     const fakeStats = await (await fetch(`${fakeOrigin}/__stats`)).json()
 
-    await stop(gateway.child)
+    await stop(steady.child)
     await stop(passthrough.child)
 
     // Scenario 4: a fresh gateway under --cpu-prof, GET /me flat out; only samples taken while the load ran count.
@@ -310,36 +327,46 @@ async function main () {
     const commandRows = []
     for (const [id, tally] of commands) {
       const names = Object.keys(tally.delta).sort()
+      const sent = names.filter((name) => !inScripts.has(name)).reduce((sum, name) => sum + tally.delta[name], 0)
       commandRows.push([`${id} ${targets.find((target) => target.id === id).label}`, tally.requests,
         fixed(Object.values(tally.delta).reduce((sum, calls) => sum + calls, 0) / tally.requests, 3),
-        names.length === 0 ? '-' : names.map((name) => `${name} ${fixed(tally.delta[name] / tally.requests, 3)}`).join(', ')])
+        fixed(sent / tally.requests, 3),
+        names.length === 0 ? '-' : names.map((name) => `${name}${inScripts.has(name) ? ' (in script)' : ''} ${fixed(tally.delta[name] / tally.requests, 3)}`).join(', ')])
     }
-    const s3 = table(['gateway run (INFO commandstats)', 'requests', 'commands/request', 'by command (per request)'], commandRows)
-    const familyRows = Object.entries(families).map(([family, byName]) => [
-      family, TOKEN_FAMILIES.has(family.replace(prefix, '')) ? 'token' : 'other (rate limit, ...)',
-      fixed(Object.values(byName).reduce((sum, calls) => sum + calls, 0) / SAMPLE, 3),
-      Object.entries(byName).map(([name, calls]) => `${name} ${fixed(calls / SAMPLE, 3)}`).join(', ')
-    ])
-    const s3b = table(['key family (MONITOR, 200 GET /me)', 'kind', 'commands/request', 'by command'],
-      familyRows.length === 0 ? [['(none)', '-', '0.000', '-']] : familyRows)
+    const s3 = table(['gateway run (INFO commandstats)', 'requests', 'executed/request', 'round trips/request', 'by command (per request)'], commandRows)
+    const familyRows = Object.entries(families).map(([family, byName]) => {
+      const calls = Object.entries(byName)
+      const count = (viaScript) => calls.filter(([name]) => name.endsWith('(in script)') === viaScript).reduce((sum, [, n]) => sum + n, 0)
+      return [family, TOKEN_FAMILIES.has(family.replace(prefix, '')) ? 'token' : family.includes('ratelimit') ? 'rate limit' : 'other',
+        fixed(count(false) / SAMPLE, 3), fixed(count(true) / SAMPLE, 3),
+        calls.map(([name, n]) => `${name} ${fixed(n / SAMPLE, 3)}`).join(', ')]
+    })
+    const s3b = table(['key family (MONITOR, 200 GET /me)', 'kind', 'round trips/request', 'in scripts/request', 'by command'],
+      familyRows.length === 0 ? [['(none)', '-', '0.000', '0.000', '-']] : familyRows)
 
     const me = scenario1.find((row) => row.id === 'C')
     const paced = scenario2.find((row) => row.mode === 'paced')
-    const tokenPerRequest = familyRows.filter((row) => row[1] === 'token').reduce((sum, row) => sum + Number(row[2]), 0)
+    const perKind = (kind) => familyRows.filter((row) => row[1] === kind).reduce((sum, row) => sum + Number(row[2]) + Number(row[3]), 0)
+    const tokenPerRequest = perKind('token')
     const maxRss = Math.max(...scenario1.filter((row) => row.id >= 'C').map((row) => row.rssMb))
     const verdict = (ok) => (ok ? 'holds' : 'MISSED')
+    const busiest = Math.max(...targets.filter((target) => target.gateway).map((target) => median(runs.get(target.id).map((result) => result.rps))))
     const targetLines = [
       `GET /me throughput ÷ passthrough: ${fixed(me.rpsRatio, 2)} (target >= ${TARGETS.rps}): ${verdict(me.rpsRatio >= TARGETS.rps)}`,
       `added latency at ${rate} req/s (paced): p50 ${fixed(paced.addedP50, 3)} ms (target < ${TARGETS.addedP50Ms}): ${verdict(paced.addedP50 < TARGETS.addedP50Ms)}, ` +
         `p99 ${fixed(paced.addedP99, 3)} ms (target < ${TARGETS.addedP99Ms}): ${verdict(paced.addedP99 < TARGETS.addedP99Ms)}`,
-      `Redis commands per request for token work, warm token: ${fixed(tokenPerRequest, 3)} (target 0): ${verdict(tokenPerRequest === 0)}`,
-      `gateway max RSS: ${fixed(maxRss, 0)} MB (target < ${TARGETS.rssMb}): ${verdict(maxRss < TARGETS.rssMb)}`
+      `Redis commands per request for token work, warm token: ${fixed(tokenPerRequest, 3)} (target 0): ${verdict(tokenPerRequest === 0)}; ` +
+        `rate limit: ${fixed(familyRows.filter((row) => row[1] === 'rate limit').reduce((sum, row) => sum + Number(row[2]), 0), 3)} round trip(s) ` +
+        `running ${fixed(perKind('rate limit'), 3)} command(s)`,
+      `gateway max RSS flat out (up to ${fixed(busiest, 0)} req/s): ${fixed(maxRss, 0)} MB (target < ${TARGETS.rssMb}): ${verdict(maxRss < TARGETS.rssMb)}; ` +
+        `at ${rate} req/s: ${fixed(fixedRateRss, 0)} MB; idle after boot: ${fixed(idleRss.gateway, 0)} MB (passthrough idle ${fixed(idleRss.passthrough, 0)} MB)`
     ]
+    notes.push(`paced generator: worst lag behind schedule ${fixed(paced.worstLagMs, 1)} ms (large values mean the load generator itself was starved of CPU)`)
     notes.push(`token requests to the fake Fluent over the whole bench: ${fakeStats.token} (one per cold process start, then L1/L2)`)
     notes.push(`profiled run: ${fixed(profileRun.rps, 0)} req/s under --cpu-prof; profile kept in bench/out/gateway-get-me.cpuprofile`)
 
     const header = `fluent-rest-gateway bench, ${date}, ${cores} cores (nproc), node ${process.version}; ` +
-      `${ROUNDS} interleaved rounds of ${SECONDS} s after ${WARMUP_SECONDS} s warm-up, ${CONNECTIONS} connections, fake Fluent delay 1 ms`
+      `${ROUNDS} interleaved rounds of ${SECONDS} s (autocannon overallRate: ${RATE_SECONDS} s) after ${WARMUP_SECONDS} s warm-up, ${CONNECTIONS} connections, fake Fluent delay 1 ms`
     const report = [
       header, '',
       'Scenario 1: flat out (medians over rounds; ratios are medians of per-round ratios to B)', s1.text, '',
@@ -354,7 +381,7 @@ async function main () {
       '#### Scenario 3: Redis commands per request', '', s3.markdown, '', s3b.markdown, '',
       '#### Targets', '', ...targetLines.map((line) => `- ${line}`), '', ...notes.map((line) => `- ${line}`), ''].join('\n')
     writeFileSync(join(OUT, 'results.md'), markdown)
-    writeFileSync(join(OUT, 'results.json'), JSON.stringify({ date, cores, node: process.version, rate, scenario1, scenario2, commands: Object.fromEntries(commands), families, fakeStats, runs: Object.fromEntries(runs), fixedRuns, profileTop: profileSummary.functions.slice(0, 40), profileModules: profileSummary.modules }, null, 2))
+    writeFileSync(join(OUT, 'results.json'), JSON.stringify({ date, cores, node: process.version, rate, idleRss, fixedRateRss, scenario1, scenario2, commands: Object.fromEntries(commands), families, fakeStats, runs: Object.fromEntries(runs), fixedRuns, profileTop: profileSummary.functions.slice(0, 40), profileModules: profileSummary.modules }, null, 2))
     writeFileSync(join(OUT, 'profile.txt'), formatSummary(profileSummary, 40) + '\n')
     log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench/out/`)
   } finally {
