@@ -1,6 +1,6 @@
 // End-to-end tests of /customers over real HTTP: what the caller gets back and what Fluent (the simulator) received.
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
-import { startGateway, type TestGateway } from '../helpers/gateway.js'
+import { newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
 
 interface Answer {
   status: number
@@ -10,6 +10,7 @@ interface Answer {
 
 describe('/customers', () => {
   let gw: TestGateway
+  const noRetailerKey = newApiKey()
 
   async function call (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
     const response = await fetch(new URL(path, gw.url), {
@@ -26,7 +27,12 @@ describe('/customers', () => {
     return gw.sim.requests.filter((request) => request.operationName === operationName).map((request) => request.variables)
   }
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
+  beforeAll(async () => {
+    gw = await startGateway({
+      redisUrl: inject('redisUrl'),
+      tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'noretailer', apiKey: noRetailerKey, retailerId: null }]
+    })
+  })
   afterAll(async () => { await gw.close() })
   beforeEach(() => { gw.sim.reset() })
 
@@ -109,6 +115,23 @@ describe('/customers', () => {
           attributes
         }
       }])
+    })
+
+    it('answers 400 and calls nothing when the tenant has no default retailer and the body names none', async () => {
+      const answer = await call('POST', '/customers', { email: 'r@example.com', firstName: 'R' }, { authorization: `Bearer ${noRetailerKey}` })
+
+      expect(answer.status).toBe(400)
+      expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      expect(answer.body).toMatchObject({ code: 'VALIDATION_FAILED', detail: expect.stringContaining('retailerId') })
+      expect(gw.sim.counters).toMatchObject({ graphqlRequests: 0, tokenRequests: 0 })
+    })
+
+    it('uses the retailer the body names for a tenant without a default', async () => {
+      const answer = await call('POST', '/customers', { email: 'r@example.com', firstName: 'R', retailerId: '1' }, { authorization: `Bearer ${noRetailerKey}` })
+
+      expect(answer.status).toBe(201)
+      expect(answer.body.retailerId).toBe('1')
+      expect(sentVariables('CreateCustomer')).toEqual([{ input: expect.objectContaining({ retailer: { id: '1' } }) }])
     })
 
     it('answers 201 with a Location that reads the same customer back', async () => {
