@@ -43,9 +43,19 @@ export class RedisHealthTracker implements RedisHealth {
   failed (error: unknown): void {
     if (this.#state === 'up') {
       this.#state = 'down'
-      this.#log.warn({ redis: 'down', err: error }, 'Redis is unreachable; serving from the in-process cache until it returns')
+      this.#log.warn({ redis: 'down', err: redisErrorSummary(error) }, 'Redis is unreachable; serving from the in-process cache until it returns')
     }
   }
+}
+
+/**
+ * What an operator needs from a Redis error, and nothing more: ioredis attaches the failed command with its arguments
+ * to reply and abort errors, and those arguments can be a token being stored.
+ */
+export function redisErrorSummary (error: unknown): { type: string, message: string, code?: string } {
+  if (!(error instanceof Error)) return { type: 'Error', message: String(error) }
+  const code = (error as { code?: unknown }).code
+  return { type: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) }
 }
 
 /** The Redis settings of the environment (see src/config/env.ts). */

@@ -1,9 +1,12 @@
 // RedisTokenStore against a real redis-server: encryption bound to the key, compare-and-delete, the refresh lock, failure memory.
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
+import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { RedisTokenStore, type CachedToken } from '../../src/fluent/token-store.js'
 import { RedisHealthTracker } from '../../src/redis.js'
+import { LogCapture } from '../helpers/gateway.js'
+import { startRedisServer } from '../helpers/redis-server.js'
 
 const redis = new Redis(inject('redisUrl'), { lazyConnect: true })
 const prefix = `ts${randomBytes(4).toString('hex')}:`
@@ -134,5 +137,28 @@ describe('RedisTokenStore', () => {
     health.succeeded()
     expect(health.usable()).toBe(true)
     dead.disconnect()
+  })
+
+  it('never logs the token when Redis refuses to store it', async () => {
+    // A Redis out of memory answers SET with an error; ioredis attaches the command and its arguments to that error.
+    const full = await startRedisServer()
+    const client = new Redis(full.url)
+    try {
+      await client.config('SET', 'maxmemory', '1')
+      await client.config('SET', 'maxmemory-policy', 'noeviction')
+      const logs = new LogCapture()
+      const health = new RedisHealthTracker(pino(logs))
+      const tokens = new RedisTokenStore({ redis: client, prefix, health })
+      const cached = token()
+      await expect(tokens.set('acme:oom', cached)).rejects.toThrow(/OOM/)
+      expect(health.state).toBe('down')
+      expect(logs.lines).toHaveLength(1)
+      expect(logs.text).toContain('OOM')
+      expect(logs.text).not.toContain(cached.accessToken)
+      expect(logs.text).not.toContain(cached.refreshToken)
+    } finally {
+      client.disconnect()
+      await full.stop()
+    }
   })
 })
