@@ -40,7 +40,12 @@ export const CreateCustomerBodySchema = Type.Object({
   username: Type.Optional(Type.String({ minLength: 1, maxLength: 250, description: 'login name; the email when left out', examples: ['jane.doe@example.com'] })),
   retailerId: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: "Fluent retailer id; the tenant's default when left out", examples: ['1'] })),
   attributes: Type.Optional(AttributesSchema)
-}, { additionalProperties: false, description: 'A new customer' })
+}, {
+  additionalProperties: false,
+  description: 'A new customer',
+  // Without retailerId and username, so that trying it in Swagger UI uses the tenant's defaults.
+  examples: [{ email: 'jane.doe@example.com', firstName: 'Jane', lastName: 'Doe', timezone: 'Australia/Sydney', attributes: [{ name: 'loyaltyTier', type: 'STRING', value: 'GOLD' }] }]
+})
 
 const CustomerParamsSchema = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Fluent customer id', examples: ['1001'] })
@@ -112,7 +117,7 @@ const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           description: 'The customer as Fluent created it; its address is in Location',
           headers: { location: { type: 'string', description: 'path of the new customer', examples: ['/customers/1001'] } }
         },
-        ...problemResponses(400, 401, 404, 409, 413, 415, 422, 429, 502, 503, 504)
+        ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503, 504)
       }
     }
   }, async (request, reply) => {
@@ -134,7 +139,7 @@ const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           description: 'A page of customers',
           headers: { link: { type: 'string', description: 'the next page, when there is one', examples: ['</customers?limit=20&cursor=Y3Vyc29yOjEwMjA%3D>; rel="next"'] } }
         },
-        ...problemResponses(400, 401, 422, 429, 502, 503, 504)
+        ...problemResponses(400, 401, 403, 422, 429, 502, 503, 504)
       }
     }
   }, async (request, reply) => {
@@ -157,7 +162,7 @@ const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: CustomerParamsSchema,
       response: {
         200: { ...Type.Ref(CustomerSchema), description: 'The customer' },
-        ...problemResponses(400, 401, 404, 429, 502, 503, 504)
+        ...problemResponses(400, 401, 403, 404, 422, 429, 502, 503, 504)
       }
     }
   }, async (request) => {

@@ -5,7 +5,7 @@ import { checkDocument, DOCUMENT_LIMITS } from '../fluent/document-policy.js'
 import { problemResponses } from '../schemas/problem.js'
 
 const GraphqlBodySchema = Type.Object({
-  query: Type.String({ minLength: 1, description: `a GraphQL document of at most ${DOCUMENT_LIMITS.maxBytes / 1024} KB`, examples: ['query { me { id username } }'] }),
+  query: Type.String({ minLength: 1, description: `a GraphQL document of at most ${DOCUMENT_LIMITS.maxBytes / 1024} KB`, examples: ['query Me { me { id username } }'] }),
   variables: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'variables of the operation', examples: [{}] })),
   operationName: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'which operation to run when the document holds several', examples: ['Me'] })),
   extensions: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'accepted for client compatibility; not forwarded', examples: [{}] }))

@@ -49,7 +49,7 @@ const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Sends Fluent `me` with the tenant\'s token: a quick check that the API key and the tenant\'s Fluent credentials work.',
       response: {
         200: { ...Type.Ref(UserSchema), description: 'The Fluent user' },
-        ...problemResponses(401, 404, 429, 502, 503, 504)
+        ...problemResponses(401, 403, 404, 422, 429, 502, 503, 504)
       }
     }
   }, async (request) => {

@@ -45,7 +45,12 @@ export const CreateProductBodySchema = Type.Object({
   categories: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
     maxItems: 100, description: 'refs of categories in the same catalogue', examples: [['SHOES']]
   }))
-}, { additionalProperties: false, description: 'A new standard product' })
+}, {
+  additionalProperties: false,
+  description: 'A new standard product',
+  // One of price and prices, and no catalogueRef (the tenant's default): the example works as it is in Swagger UI.
+  examples: [{ ref: 'SKU-1001', name: 'Trail Runner 2', gtin: '09312345678907', summary: 'Lightweight trail shoe', price: { value: 19.95, currency: 'AUD' } }]
+})
 
 type CreateProductBody = Static<typeof CreateProductBodySchema>
 type Product = Static<typeof ProductSchema>
@@ -101,7 +106,7 @@ const productRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: CreateProductBodySchema,
       response: {
         201: { ...Type.Ref(ProductSchema), description: 'The product as Fluent created it' },
-        ...problemResponses(400, 401, 404, 409, 413, 415, 422, 429, 502, 503, 504)
+        ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503, 504)
       }
     }
   }, async (request, reply) => {

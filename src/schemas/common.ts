@@ -29,7 +29,8 @@ export const AttributesSchema = Type.Array(AttributeInputSchema, {
 
 export const PageQuerySchema = {
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'page size, 1 to 100', examples: [20] }),
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'opaque cursor from nextCursor of the previous page', examples: ['Y3Vyc29yOjEwMDE='] }))
+  // No example: Swagger UI would fill it in, and a made-up cursor skips results.
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'opaque cursor from nextCursor of the previous page; leave out for the first page' }))
 }
 
 /** A page of items: `nextCursor` is null on the last page; the same cursor also comes as a Link rel="next" header. */
