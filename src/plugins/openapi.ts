@@ -7,7 +7,8 @@ export const OPENAPI_INFO = {
   title: 'Fluent REST Gateway',
   version: '0.1.0',
   description: 'Plain REST for Fluent Commerce. Each call becomes one Fluent GraphQL operation, sent with your tenant\'s OAuth token (shared through Redis). ' +
-    'Authenticate with your API key: "Authorization: Bearer <key>" or "X-API-Key: <key>". Every error is application/problem+json (RFC 9457).',
+    'Authenticate with your API key: `Authorization: Bearer <key>` or `X-API-Key: <key>` (in Swagger UI: Authorize, then paste the key under bearerAuth). ' +
+    'Every error is `application/problem+json` (RFC 9457).',
   license: { name: 'MIT', identifier: 'MIT' }
 }
 
@@ -75,8 +76,8 @@ export default fp(async function openapiPlugin (app) {
       ],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
-          apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'X-API-Key: <API key>' }
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'Your API key, sent as `Authorization: Bearer <API key>`' },
+          apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Your API key, sent as `X-API-Key: <API key>`' }
         }
       },
       security: [{ bearerAuth: [] }, { apiKeyHeader: [] }]

@@ -11,7 +11,7 @@ interface Operation {
   security?: unknown[]
   requestBody?: { content?: Record<string, { schema?: Json }> }
   parameters?: Array<Json & { name: string, in: string, schema?: Json }>
-  responses: Record<string, { content?: Record<string, { schema?: Json }>, headers?: Record<string, Json> }>
+  responses: Record<string, { description?: string, content?: Record<string, { schema?: Json }>, headers?: Record<string, Json> }>
 }
 
 const document = parse(await readFile(OPENAPI_YAML_PATH, 'utf8')) as {
@@ -89,9 +89,9 @@ describe('openapi.yaml', () => {
     for (const { name, operation } of withInput) expect(Object.keys(operation.responses), `${name} responses`).toContain('400')
   })
 
-  it('documents 502 and 504 on every operation that calls Fluent', () => {
+  it('documents what Fluent can answer (403, 422, 429, 502, 504) on every operation that calls Fluent', () => {
     for (const { name, operation } of operations.filter(({ operation }) => FLUENT.includes(operation.operationId ?? ''))) {
-      expect(Object.keys(operation.responses), `${name} responses`).toEqual(expect.arrayContaining(['429', '502', '504']))
+      expect(Object.keys(operation.responses), `${name} responses`).toEqual(expect.arrayContaining(['403', '422', '429', '502', '504']))
     }
   })
 
@@ -101,7 +101,12 @@ describe('openapi.yaml', () => {
         if (Number(status) < 400) continue
         // /readyz answers 503 with its readiness body while draining: a state for load balancers, not an error.
         if (operation.operationId === 'readyz' && status === '503') continue
-        expect(response.content, `${name} ${status}`).toEqual({ 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } })
+        expect(Object.keys(response.content ?? {}), `${name} ${status}`).toEqual(['application/problem+json'])
+        const media = response.content?.['application/problem+json'] as { schema?: Json, example?: Json }
+        expect(media.schema, `${name} ${status}`).toEqual({ $ref: '#/components/schemas/Problem' })
+        // Each status shows its own example, not the 400 the Problem schema's property examples would add up to.
+        expect(media.example, `${name} ${status} example`).toMatchObject({ status: Number(status) })
+        expect(response.description, `${name} ${status} description`).toContain(String(media.example?.code))
       }
     }
   })
@@ -128,10 +133,15 @@ describe('openapi.yaml', () => {
     expect(missing).toEqual([])
   })
 
-  it('gives every parameter a description and an example', () => {
+  it('gives every parameter a description and, unless only the gateway hands out its values, an example', () => {
     for (const { name, operation } of operations) {
       for (const parameter of operation.parameters ?? []) {
         expect(parameter.description, `${name} ${parameter.in} ${parameter.name}`).toEqual(expect.any(String))
+        // Swagger UI fills parameters in from their examples: a made-up cursor would silently skip results.
+        if (parameter.name === 'cursor') {
+          expect(parameter.example ?? parameter.schema?.examples, `${name} cursor`).toBeUndefined()
+          continue
+        }
         expect(parameter.example ?? parameter.schema?.examples, `${name} ${parameter.in} ${parameter.name}`).toBeDefined()
       }
     }
