@@ -52,10 +52,13 @@ export class RedisHealthTracker implements RedisHealth {
  * What an operator needs from a Redis error, and nothing more: ioredis attaches the failed command with its arguments
  * to reply and abort errors, and those arguments can be a token being stored.
  */
-export function redisErrorSummary (error: unknown): { type: string, message: string, code?: string } {
-  if (!(error instanceof Error)) return { type: 'Error', message: String(error) }
+export function redisErrorSummary (error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(String(error))
+  const summary = new Error(error.message)
+  summary.name = error.name
+  if (error.stack !== undefined) summary.stack = error.stack
   const code = (error as { code?: unknown }).code
-  return { type: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) }
+  return typeof code === 'string' ? Object.assign(summary, { code }) : summary
 }
 
 /** The Redis settings of the environment (see src/config/env.ts). */

@@ -102,8 +102,9 @@ async function getMe (gateway: TestGateway): Promise<number> {
 describe('real Sentinel and Cluster', () => {
   const children: ChildProcess[] = []
   const tenants = [{ id: 'topology', apiKey: newApiKey() }]
-  // The per-key limit stays on (its Lua script runs through Sentinel and Cluster too) but out of reach.
-  const quiet = { RATE_LIMIT_MAX: '100000', MAX_EVENT_LOOP_DELAY_MS: '0' }
+  // The per-key limit stays on (its Lua script runs through Sentinel and Cluster too) but out of reach; a long command
+  // timeout because two gateways and the simulator share this test's event loop, which a burst can stall.
+  const quiet = { RATE_LIMIT_MAX: '100000', MAX_EVENT_LOOP_DELAY_MS: '0', REDIS_COMMAND_TIMEOUT_MS: '1000' }
   let dir: string
   let sim: Simulator
 

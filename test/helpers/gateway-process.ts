@@ -59,8 +59,7 @@ export async function startGatewayProcess (options: GatewayProcessOptions): Prom
     TENANTS_FILE: options.tenantsFile,
     PORT: String(port),
     HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    SHUTDOWN_GRACE_MS: '5000'
+    LOG_LEVEL: 'warn'
   }
   for (const [name, value] of Object.entries(options.env ?? {})) {
     if (value !== undefined) env[name] = value
