@@ -59,18 +59,18 @@ async function paced ({ url, method, headers, body, connections, durationSeconds
   const { origin, pathname, search } = new URL(url)
   const pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 })
   const latencies = growable()
+  const lags = growable()
   const payload = body === undefined ? undefined : Buffer.from(body)
   let sent = 0
   let inFlight = 0
   let non2xx = 0
   let errors = 0
-  let worstLagMs = 0
 
   const fire = async (due) => {
     inFlight++
     const started = performance.now()
     // Time lost between when the request was due and when it left: shows whether the generator kept the pace.
-    worstLagMs = Math.max(worstLagMs, started - due)
+    lags.push(started - due)
     try {
       const response = await pool.request({ path: pathname + search, method, headers, body: payload })
       await response.body.dump()
@@ -106,7 +106,8 @@ async function paced ({ url, method, headers, body, connections, durationSeconds
   while (busy() && performance.now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 5))
   await pool.destroy()
   const summary = latencies.summary()
-  return { ...summary, rps: summary.ok / durationSeconds, seconds: durationSeconds, non2xx, errors, worstLagMs }
+  const lag = lags.summary()
+  return { ...summary, rps: summary.ok / durationSeconds, seconds: durationSeconds, non2xx, errors, lagP99Ms: lag.p99, lagMaxMs: lag.max }
 }
 
 process.on('message', async (message) => {

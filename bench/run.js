@@ -1,12 +1,12 @@
 // npm run bench: the gateway against a latency-bound fake Fluent and a bare Fastify proxy, interleaved rounds, one table.
 import { createHash, randomBytes } from 'node:crypto'
-import { availableParallelism, tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
-import { forkHelper, killAll, rssMb, startGateway, startRedis, stop, within } from './processes.js'
+import { cpuSeconds, forkHelper, killAll, rssMb, startGateway, startRedis, stop, within } from './processes.js'
 import { formatSummary, summarise } from './profile-summary.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -23,6 +23,10 @@ const CONNECTIONS = numberFromEnv('BENCH_CONNECTIONS', 32)
 const PROFILE_SECONDS = numberFromEnv('BENCH_PROFILE_SECONDS', 8)
 /** A hard bound on the whole bench: whatever hangs, it ends and its children die with it. */
 const WHOLE_BENCH_MS = 8 * 60_000
+
+/** A fixed-rate round counts only when the generator kept its schedule (paced) or reached the rate (autocannon). */
+const MAX_LAG_P99_MS = 5
+const MIN_RATE_SHARE = 0.95
 
 const TARGETS = { rps: 0.85, addedP50Ms: 0.5, addedP99Ms: 2, redisPerRequest: 0, rssMb: 150 }
 
@@ -107,6 +111,7 @@ async function gatewaySchemaKeys () {
 
 async function main () {
   const started = Date.now()
+  const loadStart = loadavg()[0]
   const guard = setTimeout(() => {
     console.error(`bench: still running after ${WHOLE_BENCH_MS / 1000} s; giving up`)
     process.exit(1)
@@ -197,7 +202,9 @@ async function main () {
       for (const target of targets) {
         const before = target.gateway ? await commandStats(redisClient) : undefined
         const stopRss = sampleRss(target.pid)
+        const cpuBefore = cpuSeconds(target.pid)
         const result = await load('closed', { url: target.url, method: target.method, headers: target.headers, body: target.body, connections: CONNECTIONS, durationSeconds: SECONDS })
+        result.cpuUs = (cpuSeconds(target.pid) - cpuBefore) * 1e6 / (result.ok + result.non2xx)
         result.rssMb = stopRss()
         if (before !== undefined) {
           const tally = commands.get(target.id)
@@ -205,7 +212,7 @@ async function main () {
           for (const [name, calls] of Object.entries(commandDelta(before, await commandStats(redisClient)))) tally.delta[name] = (tally.delta[name] ?? 0) + calls
         }
         runs.get(target.id).push(result)
-        log(`round ${round} ${target.id} ${target.label}: ${fixed(result.rps, 0)} req/s, p50 ${fixed(result.p50, 2)} ms, p99 ${fixed(result.p99, 2)} ms${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`)
+        log(`round ${round} ${target.id} ${target.label}: ${fixed(result.rps, 0)} req/s, ${fixed(result.cpuUs, 0)} µs CPU/req, p50 ${fixed(result.p50, 2)} ms, p99 ${fixed(result.p99, 2)} ms${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`)
       }
     }
     const floor = runs.get('B')
@@ -219,6 +226,8 @@ async function main () {
         p50: median(results.map((result) => result.p50)),
         p99: median(results.map((result) => result.p99)),
         rssMb: Math.max(...results.map((result) => result.rssMb)),
+        cpuUs: median(results.map((result) => result.cpuUs)),
+        cpuRatio: ratio('cpuUs'),
         rpsRatio: ratio('rps'),
         p50Ratio: ratio('p50'),
         p99Ratio: ratio('p99'),
@@ -232,8 +241,8 @@ async function main () {
     const steady = await startGateway({ cwd: ROOT, env: gatewayEnv })
     const rate = Math.max(50, Math.floor(scenario1.find((row) => row.id === 'B').rps / 2))
     const fixedTargets = [
-      { id: 'P', label: 'passthrough POST /graphql (me)', url: `${passthroughOrigin}/graphql`, method: 'POST', headers: { ...json, ...fluentAuth }, body: meBody },
-      { id: 'G', label: 'gateway GET /me', url: `${steady.origin}/me`, method: 'GET', headers: callerAuth }
+      { id: 'P', label: 'passthrough POST /graphql (me)', pid: passthrough.pid, url: `${passthroughOrigin}/graphql`, method: 'POST', headers: { ...json, ...fluentAuth }, body: meBody },
+      { id: 'G', label: 'gateway GET /me', pid: steady.pid, url: `${steady.origin}/me`, method: 'GET', headers: callerAuth }
     ]
     const stopSteadyRss = sampleRss(steady.pid)
     log(`fixed rate ${rate} req/s against a fresh gateway (pid ${steady.pid}); warm-up ${WARMUP_SECONDS} s each`)
@@ -248,23 +257,29 @@ async function main () {
         const order = round % 2 === 1 ? fixedTargets : [...fixedTargets].reverse()
         for (const target of order) {
           const options = { url: target.url, method: target.method, headers: target.headers, body: target.body, connections: CONNECTIONS, durationSeconds: seconds }
+          const cpuBefore = cpuSeconds(target.pid)
           const result = await load(kind, kind === 'paced' ? { ...options, rate } : { ...options, overallRate: rate })
+          result.cpuUs = (cpuSeconds(target.pid) - cpuBefore) * 1e6 / (result.ok + result.non2xx)
+          result.valid = kind === 'paced' ? result.lagP99Ms <= MAX_LAG_P99_MS && result.rps >= MIN_RATE_SHARE * rate : result.rps >= MIN_RATE_SHARE * rate
           fixedRuns[mode][target.id].push(result)
-          log(`  ${mode} round ${round} ${target.id}: ${fixed(result.rps, 0)} req/s, p50 ${fixed(result.p50, 3)} ms, p99 ${fixed(result.p99, 3)} ms`)
+          log(`  ${mode} round ${round} ${target.id}: ${fixed(result.rps, 0)} req/s, p50 ${fixed(result.p50, 3)} ms, p99 ${fixed(result.p99, 3)} ms` +
+            `${result.lagP99Ms === undefined ? '' : `, generator lag p99 ${fixed(result.lagP99Ms, 2)} ms`}${result.valid ? '' : ' (INVALID: off schedule)'}`)
         }
       }
     }
     const fixedRateRss = stopSteadyRss()
     const scenario2 = Object.entries(fixedRuns).map(([mode, byTarget]) => {
-      const added = (field) => median(byTarget.G.map((result, index) => result[field] - byTarget.P[index][field]))
+      // Only rounds where both sides kept the rate: an overloaded machine turns an open-loop run into a queue.
+      const pairs = byTarget.G.map((result, index) => [byTarget.P[index], result]).filter(([p, g]) => p.valid && g.valid)
+      const added = (field) => median(pairs.map(([p, g]) => g[field] - p[field]))
       return {
         mode,
-        passthrough: { rps: median(byTarget.P.map((r) => r.rps)), p50: median(byTarget.P.map((r) => r.p50)), p99: median(byTarget.P.map((r) => r.p99)) },
-        gateway: { rps: median(byTarget.G.map((r) => r.rps)), p50: median(byTarget.G.map((r) => r.p50)), p99: median(byTarget.G.map((r) => r.p99)) },
+        passthrough: { rps: median(byTarget.P.map((r) => r.rps)), p50: median(byTarget.P.map((r) => r.p50)), p99: median(byTarget.P.map((r) => r.p99)), cpuUs: median(byTarget.P.map((r) => r.cpuUs)) },
+        gateway: { rps: median(byTarget.G.map((r) => r.rps)), p50: median(byTarget.G.map((r) => r.p50)), p99: median(byTarget.G.map((r) => r.p99)), cpuUs: median(byTarget.G.map((r) => r.cpuUs)) },
         addedP50: added('p50'),
         addedP99: added('p99'),
         failed: [...byTarget.P, ...byTarget.G].reduce((sum, result) => sum + result.non2xx + result.errors, 0),
-        worstLagMs: Math.max(...[...byTarget.P, ...byTarget.G].map((result) => result.worstLagMs ?? 0))
+        validRounds: pairs.length
       }
     })
 
@@ -313,16 +328,17 @@ async function main () {
 
     // Report.
     const cores = availableParallelism()
+    const loadEnd = loadavg()[0]
     const date = new Date().toISOString()
     const s1 = table(
-      ['target', 'req/s', 'p50 ms', 'p99 ms', 'max RSS MB', 'req/s ÷ B', 'p50 ÷ B', 'p99 ÷ B', 'failed'],
-      scenario1.map((row) => [`${row.id} ${row.label}`, fixed(row.rps, 0), fixed(row.p50, 2), fixed(row.p99, 2), fixed(row.rssMb, 0),
-        fixed(row.rpsRatio, 2), fixed(row.p50Ratio, 2), fixed(row.p99Ratio, 2), row.failed])
+      ['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'max RSS MB', 'req/s ÷ B', 'p50 ÷ B', 'p99 ÷ B', 'CPU ÷ B', 'failed'],
+      scenario1.map((row) => [`${row.id} ${row.label}`, fixed(row.rps, 0), fixed(row.p50, 2), fixed(row.p99, 2), fixed(row.cpuUs, 0), fixed(row.rssMb, 0),
+        fixed(row.rpsRatio, 2), fixed(row.p50Ratio, 2), fixed(row.p99Ratio, 2), fixed(row.cpuRatio, 2), row.failed])
     )
     const s2 = table(
-      ['fixed rate, mode', 'passthrough p50', 'gateway p50', 'added p50', 'passthrough p99', 'gateway p99', 'added p99', 'failed'],
-      scenario2.map((row) => [`${rate} req/s, ${row.mode}`, fixed(row.passthrough.p50, 3), fixed(row.gateway.p50, 3), fixed(row.addedP50, 3),
-        fixed(row.passthrough.p99, 3), fixed(row.gateway.p99, 3), fixed(row.addedP99, 3), row.failed])
+      ['fixed rate, mode', 'valid rounds', 'passthrough p50', 'gateway p50', 'added p50', 'passthrough p99', 'gateway p99', 'added p99', 'CPU µs/req pass / gw', 'failed'],
+      scenario2.map((row) => [`${rate} req/s, ${row.mode}`, `${row.validRounds}/${ROUNDS}`, fixed(row.passthrough.p50, 3), fixed(row.gateway.p50, 3), fixed(row.addedP50, 3),
+        fixed(row.passthrough.p99, 3), fixed(row.gateway.p99, 3), fixed(row.addedP99, 3), `${fixed(row.passthrough.cpuUs, 0)} / ${fixed(row.gateway.cpuUs, 0)}`, row.failed])
     )
     const commandRows = []
     for (const [id, tally] of commands) {
@@ -350,23 +366,26 @@ async function main () {
     const tokenPerRequest = perKind('token')
     const maxRss = Math.max(...scenario1.filter((row) => row.id >= 'C').map((row) => row.rssMb))
     const verdict = (ok) => (ok ? 'holds' : 'MISSED')
+    const verdictOf = (value, ok) => (Number.isFinite(value) ? verdict(ok) : 'NOT MEASURED (no valid round: the machine was too busy)')
     const busiest = Math.max(...targets.filter((target) => target.gateway).map((target) => median(runs.get(target.id).map((result) => result.rps))))
     const targetLines = [
-      `GET /me throughput ÷ passthrough: ${fixed(me.rpsRatio, 2)} (target >= ${TARGETS.rps}): ${verdict(me.rpsRatio >= TARGETS.rps)}`,
-      `added latency at ${rate} req/s (paced): p50 ${fixed(paced.addedP50, 3)} ms (target < ${TARGETS.addedP50Ms}): ${verdict(paced.addedP50 < TARGETS.addedP50Ms)}, ` +
-        `p99 ${fixed(paced.addedP99, 3)} ms (target < ${TARGETS.addedP99Ms}): ${verdict(paced.addedP99 < TARGETS.addedP99Ms)}`,
+      `GET /me throughput ÷ passthrough: ${fixed(me.rpsRatio, 2)} (target >= ${TARGETS.rps}): ${verdict(me.rpsRatio >= TARGETS.rps)}; ` +
+        `CPU per request ÷ passthrough: ${fixed(me.cpuRatio, 2)} (the same target read as cost: <= ${fixed(1 / TARGETS.rps, 2)}): ${verdict(me.cpuRatio <= 1 / TARGETS.rps)}`,
+      `added latency at ${rate} req/s (paced): p50 ${fixed(paced.addedP50, 3)} ms (target < ${TARGETS.addedP50Ms}): ${verdictOf(paced.addedP50, paced.addedP50 < TARGETS.addedP50Ms)}, ` +
+        `p99 ${fixed(paced.addedP99, 3)} ms (target < ${TARGETS.addedP99Ms}): ${verdictOf(paced.addedP99, paced.addedP99 < TARGETS.addedP99Ms)}`,
       `Redis commands per request for token work, warm token: ${fixed(tokenPerRequest, 3)} (target 0): ${verdict(tokenPerRequest === 0)}; ` +
         `rate limit: ${fixed(familyRows.filter((row) => row[1] === 'rate limit').reduce((sum, row) => sum + Number(row[2]), 0), 3)} round trip(s) ` +
         `running ${fixed(perKind('rate limit'), 3)} command(s)`,
       `gateway max RSS flat out (up to ${fixed(busiest, 0)} req/s): ${fixed(maxRss, 0)} MB (target < ${TARGETS.rssMb}): ${verdict(maxRss < TARGETS.rssMb)}; ` +
         `at ${rate} req/s: ${fixed(fixedRateRss, 0)} MB; idle after boot: ${fixed(idleRss.gateway, 0)} MB (passthrough idle ${fixed(idleRss.passthrough, 0)} MB)`
     ]
-    notes.push(`paced generator: worst lag behind schedule ${fixed(paced.worstLagMs, 1)} ms (large values mean the load generator itself was starved of CPU)`)
+    notes.push(`fixed-rate rounds count only when the paced generator's lag p99 <= ${MAX_LAG_P99_MS} ms and both sides reached ${MIN_RATE_SHARE * 100}% of the rate; ` +
+      `valid: paced ${paced.validRounds}/${ROUNDS}, autocannon ${scenario2.find((row) => row.mode === 'autocannon').validRounds}/${ROUNDS}`)
     notes.push(`token requests to the fake Fluent over the whole bench: ${fakeStats.token} (one per cold process start, then L1/L2)`)
     notes.push(`profiled run: ${fixed(profileRun.rps, 0)} req/s under --cpu-prof; profile kept in bench/out/gateway-get-me.cpuprofile`)
 
     const header = `fluent-rest-gateway bench, ${date}, ${cores} cores (nproc), node ${process.version}; ` +
-      `${ROUNDS} interleaved rounds of ${SECONDS} s (autocannon overallRate: ${RATE_SECONDS} s) after ${WARMUP_SECONDS} s warm-up, ${CONNECTIONS} connections, fake Fluent delay 1 ms`
+      `1-min load average ${fixed(loadStart, 1)} at start, ${fixed(loadEnd, 1)} at end; ${ROUNDS} interleaved rounds of ${SECONDS} s (autocannon overallRate: ${RATE_SECONDS} s) after ${WARMUP_SECONDS} s warm-up, ${CONNECTIONS} connections, fake Fluent delay 1 ms`
     const report = [
       header, '',
       'Scenario 1: flat out (medians over rounds; ratios are medians of per-round ratios to B)', s1.text, '',
