@@ -6,6 +6,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import errorsPlugin from '../../src/plugins/errors.js'
 import { ACCOUNT, startGateway, type TestGateway } from '../helpers/gateway.js'
 
+/** No load shedding: on the shared 2-core test machine a busy event loop would answer these requests 503. */
+const NO_SHEDDING = { MAX_EVENT_LOOP_DELAY_MS: '0' }
+
 interface Answer {
   status: number
   headers: Headers
@@ -76,7 +79,7 @@ const customer = { email: 'jane@example.com', firstName: 'Jane' }
 describe('bad input is refused before Fluent is called', () => {
   let gw: TestGateway
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: NO_SHEDDING }) })
   afterAll(async () => { await gw.close() })
   beforeEach(() => { gw.sim.reset() })
 
@@ -163,7 +166,7 @@ describe('bad input is refused before Fluent is called', () => {
 describe('Fluent\'s failures become problems', () => {
   let gw: TestGateway
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: NO_SHEDDING }) })
   afterAll(async () => { await gw.close() })
   beforeEach(() => { gw.sim.reset() })
 
@@ -235,7 +238,7 @@ describe('Fluent\'s failures become problems', () => {
 describe('refused tenant credentials', () => {
   let gw: TestGateway
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: NO_SHEDDING }) })
   afterAll(async () => { await gw.close() })
 
   it('answer 502 UPSTREAM_AUTH_FAILED, leaking none of them, and are remembered for a short back-off', async () => {
@@ -257,7 +260,7 @@ describe('refused tenant credentials', () => {
 describe('a revoked token', () => {
   let gw: TestGateway
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: NO_SHEDDING }) })
   afterAll(async () => { await gw.close() })
 
   it('is renewed once: the next call answers 200 after exactly one new token request and one 401', async () => {
@@ -290,7 +293,7 @@ describe('a slow Fluent', () => {
   let gw: TestGateway
   const deadlineMs = 300
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: { FLUENT_TIMEOUT_MS: String(deadlineMs) } }) })
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: { ...NO_SHEDDING, FLUENT_TIMEOUT_MS: String(deadlineMs) } }) })
   afterAll(async () => { await gw.close() })
   beforeEach(() => { gw.sim.reset() })
 
@@ -330,7 +333,7 @@ describe('a slow Fluent', () => {
 describe('request ids', () => {
   let gw: TestGateway
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: NO_SHEDDING }) })
   afterAll(async () => { await gw.close() })
   beforeEach(() => { gw.sim.reset() })
 

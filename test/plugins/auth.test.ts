@@ -4,6 +4,9 @@ import { startSimulator } from '../../src/simulator/index.js'
 import type { Simulator, SimulatorAccount } from '../../src/simulator/types.js'
 import { ACCOUNT, newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
 
+/** No load shedding: on the shared 2-core test machine a busy event loop would answer these requests 503. */
+const NO_SHEDDING = { MAX_EVENT_LOOP_DELAY_MS: '0' }
+
 const OTHER: SimulatorAccount = { clientId: 'BETA', clientSecret: 'beta-secret', username: 'beta_integration', password: 'beta-password', retailerId: '2' }
 
 describe('API key authentication', () => {
@@ -19,7 +22,7 @@ describe('API key authentication', () => {
 
   beforeAll(async () => {
     sim = await startSimulator({ accounts: [ACCOUNT, OTHER] })
-    gw = await startGateway({ sim, tenants: [{ id: 'acme', apiKey: acmeKey }, { id: 'beta', apiKey: betaKey, account: OTHER, retailerId: '2' }] })
+    gw = await startGateway({ sim, env: NO_SHEDDING, tenants: [{ id: 'acme', apiKey: acmeKey }, { id: 'beta', apiKey: betaKey, account: OTHER, retailerId: '2' }] })
   })
   afterAll(async () => {
     await gw.close()
