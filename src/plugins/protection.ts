@@ -11,6 +11,12 @@ const NEVER_SHED = new Set(['/healthz', '/readyz', '/metrics'])
 /** Under-pressure samples once a second, so shedding lasts at least that long; two seconds lets the loop catch up. */
 const SHED_RETRY_AFTER_SECONDS = 2
 
+/**
+ * Boot work (schema compilation, JIT warm-up, a test process starting its simulator) blocks the loop for long stretches
+ * that say nothing about load, and the first samples would shed the first requests; pressure counts after this.
+ */
+const WARM_UP_MS = 5_000
+
 export default fp(async function protectionPlugin (app, opts: { config: Config }) {
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -22,11 +28,14 @@ export default fp(async function protectionPlugin (app, opts: { config: Config }
 
   const maxEventLoopDelay = opts.config.MAX_EVENT_LOOP_DELAY_MS
   if (maxEventLoopDelay > 0) {
+    let warmUntil = Infinity
+    app.addHook('onReady', async () => { warmUntil = performance.now() + WARM_UP_MS })
     await app.register(underPressure, {
       maxEventLoopDelay,
-      pressureHandler: async (request) => {
+      pressureHandler: async (request, _reply, _type, value) => {
+        if (performance.now() < warmUntil) return
         if (request.routeOptions.url !== undefined && NEVER_SHED.has(request.routeOptions.url)) return
-        request.log.warn({ maxEventLoopDelay }, 'event loop overloaded: shedding request')
+        request.log.warn({ eventLoopDelay: value, maxEventLoopDelay }, 'event loop overloaded: shedding request')
         throw withExtras(new UnavailableError('The gateway is overloaded; retry shortly'), { retryAfterSeconds: SHED_RETRY_AFTER_SECONDS })
       }
     })
