@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { Ajv, type Options as AjvOptions } from 'ajv'
 import formats from 'ajv-formats'
+import fp from 'fastify-plugin'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/index.js'
@@ -96,7 +97,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(authPlugin, { tenants: config.tenants })
   await app.register(openapiPlugin)
 
-  await app.register(healthRoutes)
+  // Not encapsulated: health decorates the app with `draining`, which server.ts sets on SIGTERM; inside its own
+  // context /readyz would read a shadowing copy that stays false.
+  await app.register(fp(healthRoutes, { name: 'health-routes' }))
   await app.register(meRoutes)
   await app.register(customerRoutes)
   await app.register(productRoutes)
