@@ -1,25 +1,49 @@
-// deploy/grafana dashboard: parses, every panel queries the gateway's metrics with valid PromQL, and the names match one list.
+// deploy/grafana dashboard: parses, every panel queries metrics the gateway really exports, on labels they really have, with valid PromQL.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parser } from '@prometheus-io/lezer-promql'
-import { describe, expect, it } from 'vitest'
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../../src/app.js'
+import { startSimulator, type Simulator } from '../../src/simulator/index.js'
+import { ACCOUNT, newApiKey, testConfig } from '../helpers/gateway.js'
 import { REPO } from './compose-file.js'
 
+interface ExportedMetric { type: string, labels: Set<string>, samples: number }
+
 /**
- * The metrics the dashboard assumes, with their labels; `histogram` ones are queried as _bucket, _count and _sum.
- * The one place to update when the metric names change.
+ * The metric families in a Prometheus exposition (from `# TYPE` lines), each with the label names its samples carry.
+ * A histogram's _bucket, _count and _sum samples count towards the histogram (their `le` is left out: see metricOf).
  */
-const METRICS: Record<string, { labels: string[], histogram?: true }> = {
-  fgw_http_requests_total: { labels: ['route', 'method', 'status'] },
-  fgw_http_request_duration_seconds: { labels: ['route', 'method', 'status'], histogram: true },
-  fgw_upstream_duration_seconds: { labels: ['operation', 'outcome'], histogram: true },
-  fgw_token_fetches_total: { labels: ['outcome'] },
-  fgw_token_cache_total: { labels: ['layer'] },
-  fgw_redis_up: { labels: [] },
-  fgw_rate_limited_total: { labels: [] }
+function parseExposition (text: string): Map<string, ExportedMetric> {
+  const families = new Map<string, ExportedMetric>()
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (\w+)$/.exec(line)
+    if (type !== null) families.set(type[1] ?? '', { type: type[2] ?? '', labels: new Set(), samples: 0 })
+  }
+  for (const line of text.split('\n')) {
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? \S+/.exec(line)
+    if (sample === null) continue
+    const series = sample[1] ?? ''
+    const family = families.get(series) ?? families.get(series.replace(/_(bucket|count|sum)$/, ''))
+    if (family === undefined) continue
+    family.samples++
+    for (const label of (sample[2] ?? '').matchAll(/(\w+)="(?:[^"\\]|\\.)*"/g)) {
+      if (label[1] !== 'le' || !series.endsWith('_bucket')) family.labels.add(label[1] ?? '')
+    }
+  }
+  return families
 }
+
+/** prom-client's collectDefaultMetrics: exported, but no business of this dashboard. */
+const DEFAULT_METRIC = /^(process|nodejs)_/
 /** Labels Prometheus adds to every scraped series; the dashboard's variables filter on them. */
 const TARGET_LABELS = ['job', 'instance']
+
+/** What GET /metrics answers once requests have given every labelled metric a series; filled in beforeAll. */
+let exported = new Map<string, ExportedMetric>()
+/** The gateway's own metric families (the default process ones left out): the dashboard should show each. */
+let gatewayMetrics: string[] = []
 
 interface Target { expr?: string, refId?: string, legendFormat?: string, datasource?: { type?: string, uid?: string } }
 interface Panel { id: number, type: string, title: string, gridPos: { x: number, y: number, w: number, h: number }, targets?: Target[], datasource?: { uid?: string }, panels?: Panel[] }
@@ -74,18 +98,45 @@ function parsePromql (expr: string): ParsedQuery {
   return result
 }
 
-/** The metric a series name belongs to (a histogram's _bucket, _count, _sum), or undefined when unknown. */
+/** The exported metric a series name belongs to (a histogram's _bucket, _count, _sum), or undefined when the gateway exports none. */
 function metricOf (series: string): { name: string, labels: string[] } | undefined {
-  for (const [name, metric] of Object.entries(METRICS)) {
-    if (series === name && metric.histogram !== true) return { name, labels: metric.labels }
-    if (metric.histogram === true && [`${name}_bucket`, `${name}_count`, `${name}_sum`].includes(series)) {
-      return { name, labels: series.endsWith('_bucket') ? [...metric.labels, 'le'] : metric.labels }
-    }
-  }
-  return undefined
+  const direct = exported.get(series)
+  if (direct !== undefined && direct.type !== 'histogram' && direct.type !== 'summary') return { name: series, labels: [...direct.labels] }
+  const part = /^(.+)_(bucket|count|sum)$/.exec(series)
+  const name = part?.[1] ?? ''
+  const family = exported.get(name)
+  if (family?.type !== 'histogram') return undefined
+  return { name, labels: part?.[2] === 'bucket' ? [...family.labels, 'le'] : [...family.labels] }
 }
 
 describe('deploy/grafana/fluent-rest-gateway.json', () => {
+  let sim: Simulator | undefined
+  let app: FastifyInstance | undefined
+
+  beforeAll(async () => {
+    sim = await startSimulator({ accounts: [ACCOUNT] })
+    const apiKey = newApiKey()
+    app = await buildApp(testConfig(sim.url, [{ id: 'acme', apiKey }], { LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0', MAX_EVENT_LOOP_DELAY_MS: '0' }))
+    // Fluent calls (a token fetched, then found in the cache) and an unmatched route: every labelled metric gets a series.
+    const headers = { authorization: `Bearer ${apiKey}` }
+    for (let i = 0; i < 2; i++) expect((await app.inject({ url: '/me', headers })).statusCode).toBe(200)
+    expect((await app.inject({ url: '/nowhere/42', headers })).statusCode).toBe(404)
+    const scrape = await app.inject({ url: '/metrics' })
+    expect(scrape.statusCode).toBe(200)
+    exported = parseExposition(scrape.body)
+    gatewayMetrics = [...exported.keys()].filter((name) => !DEFAULT_METRIC.test(name))
+  })
+  afterAll(async () => {
+    await app?.close()
+    await sim?.close()
+  })
+
+  it('reads the gateway\'s metrics from GET /metrics, each with a series so its labels are known', () => {
+    expect(gatewayMetrics).toEqual(expect.arrayContaining(['http_requests_total', 'http_request_duration_seconds', 'fgw_upstream_duration_seconds']))
+    for (const name of gatewayMetrics) expect(exported.get(name)?.samples, `${name} has no series: make a request above that gives it one`).toBeGreaterThan(0)
+    expect([...exported.get('http_requests_total')?.labels ?? []].sort()).toEqual(['method', 'route', 'status_code'])
+  })
+
   it('is a Grafana dashboard with a uid, a title, schemaVersion 39 and unique panel ids on a 24-column grid', () => {
     expect(dashboard.uid).toMatch(/^[a-zA-Z0-9_-]{1,40}$/)
     expect(dashboard.title).not.toBe('')
@@ -96,12 +147,12 @@ describe('deploy/grafana/fluent-rest-gateway.json', () => {
     expect(queryPanels.length).toBeGreaterThanOrEqual(8)
   })
 
-  it('queries an fgw_ metric from the list in every panel, through the dashboard\'s data source variable', () => {
+  it('queries one of the gateway\'s own metrics in every panel, through the dashboard\'s data source variable', () => {
     for (const panel of queryPanels) {
       const targets = panel.targets ?? []
       expect(targets.length, panel.title).toBeGreaterThan(0)
-      const series = targets.flatMap((target) => parsePromql(target.expr ?? '').selectors.map((selector) => selector.metric))
-      expect(series.some((name) => name.startsWith('fgw_') && metricOf(name) !== undefined), `${panel.title} queries a listed fgw_ metric`).toBe(true)
+      const series = targets.flatMap((target) => parsePromql(target.expr ?? '').selectors.map((selector) => metricOf(selector.metric)?.name))
+      expect(series.some((name) => name !== undefined && gatewayMetrics.includes(name)), `${panel.title} queries a gateway metric`).toBe(true)
       for (const target of targets) {
         expect(target.datasource?.uid, `${panel.title} ${target.refId ?? ''}`).toBe('${datasource}') // eslint-disable-line no-template-curly-in-string
       }
@@ -110,7 +161,7 @@ describe('deploy/grafana/fluent-rest-gateway.json', () => {
     }
   })
 
-  it('writes PromQL that parses, names only listed metrics, and groups and matches on labels those metrics have', () => {
+  it('writes PromQL that parses, names only exported metrics, and groups and matches on labels those metrics have', () => {
     for (const panel of queryPanels) {
       for (const target of panel.targets ?? []) {
         const where = `${panel.title} ${target.refId ?? ''}: ${target.expr ?? ''}`
@@ -118,7 +169,7 @@ describe('deploy/grafana/fluent-rest-gateway.json', () => {
         expect(query.errors, where).toEqual([])
         for (const selector of query.selectors) {
           const metric = metricOf(selector.metric)
-          expect(metric, `${where}: ${selector.metric} is not in METRICS`).toBeDefined()
+          expect(metric, `${where}: ${selector.metric} is not exported at /metrics`).toBeDefined()
           expect(selector.matchers.filter((label) => !(metric?.labels ?? []).includes(label) && !TARGET_LABELS.includes(label)), where).toEqual([])
           // Every selector follows the Job and Replica variables.
           expect(selector.matchers, where).toEqual(expect.arrayContaining(TARGET_LABELS))
@@ -136,38 +187,50 @@ describe('deploy/grafana/fluent-rest-gateway.json', () => {
     }
   })
 
-  it('shows every listed metric somewhere', () => {
+  it('shows every metric the gateway exports (the default process ones aside) somewhere', () => {
     const used = new Set(queryPanels.flatMap((panel) => (panel.targets ?? []).flatMap((target) => parsePromql(target.expr ?? '').selectors.map((selector) => metricOf(selector.metric)?.name))))
-    expect(Object.keys(METRICS).filter((name) => !used.has(name))).toEqual([])
+    expect(gatewayMetrics.filter((name) => !used.has(name))).toEqual([])
   })
 
-  it('covers traffic, errors, latency p50/p99, Fluent latency by operation and outcome, tokens, Redis and rate limiting', () => {
+  it('covers traffic, errors, latency p50/p99, Fluent latency by operation and outcome, tokens, Redis, rate limiting and circuits', () => {
     const exprs = queryPanels.map((panel) => ({ title: panel.title, expr: (panel.targets ?? []).map((target) => target.expr ?? '').join('\n') }))
     const has = (pattern: RegExp): boolean => exprs.some((panel) => pattern.test(panel.expr))
-    expect(has(/sum by \(route\) \(rate\(fgw_http_requests_total/)).toBe(true)
-    expect(has(/sum by \(route, status\) \(rate\(fgw_http_requests_total\{[^}]*status=~"\[45\]\.\."/)).toBe(true)
-    expect(has(/histogram_quantile\(0\.5, sum by \(le, route\) \(rate\(fgw_http_request_duration_seconds_bucket/)).toBe(true)
-    expect(has(/histogram_quantile\(0\.99, sum by \(le, route\) \(rate\(fgw_http_request_duration_seconds_bucket/)).toBe(true)
+    expect(has(/sum by \(route\) \(rate\(http_requests_total/)).toBe(true)
+    expect(has(/sum by \(route, status_code\) \(rate\(http_requests_total\{[^}]*status_code=~"\[45\]\.\."/)).toBe(true)
+    expect(has(/histogram_quantile\(0\.5, sum by \(le, route\) \(rate\(http_request_duration_seconds_bucket/)).toBe(true)
+    expect(has(/histogram_quantile\(0\.99, sum by \(le, route\) \(rate\(http_request_duration_seconds_bucket/)).toBe(true)
     expect(has(/histogram_quantile\(0\.99, sum by \(le, operation, outcome\) \(rate\(fgw_upstream_duration_seconds_bucket/)).toBe(true)
     expect(has(/sum by \(outcome\) \(increase\(fgw_token_fetches_total/)).toBe(true)
-    expect(has(/sum by \(layer\) \(rate\(fgw_token_cache_total/)).toBe(true)
-    expect(has(/fgw_redis_up/)).toBe(true)
+    expect(has(/sum by \(layer\) \(rate\(fgw_token_cache_lookups_total/)).toBe(true)
+    expect(has(/fgw_redis_state\{[^}]*state="up"/)).toBe(true)
+    expect(has(/fgw_redis_state\{[^}]*state="down"/)).toBe(true)
     expect(has(/rate\(fgw_rate_limited_total/)).toBe(true)
+    expect(has(/fgw_upstream_circuits_open\{/)).toBe(true)
   })
 
-  it('defines the variables its queries use: a Prometheus data source, job and instance', () => {
+  it('defines the variables its queries use: a Prometheus data source, and job and instance from a gateway metric', () => {
     const variables = dashboard.templating.list
     expect(variables.find((variable) => variable.name === 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' })
-    for (const name of TARGET_LABELS) expect(variables.find((variable) => variable.name === name)?.type).toBe('query')
+    for (const name of TARGET_LABELS) {
+      const variable = variables.find((candidate) => candidate.name === name)
+      expect(variable?.type).toBe('query')
+      const query = JSON.stringify(variable?.query ?? '')
+      const source = /label_values\((\w+)/.exec(query)?.[1] ?? ''
+      expect(gatewayMetrics, `${name} variable: ${query}`).toContain(source)
+    }
     const used = new Set(queryPanels.flatMap((panel) => (panel.targets ?? []).flatMap((target) => [...(target.expr ?? '').matchAll(/\$\{?(\w+)\}?/g)].map((match) => match[1] ?? ''))))
     const defined = new Set([...variables.map((variable) => variable.name), '__rate_interval', '__interval', '__range'])
     expect([...used].filter((name) => !defined.has(name))).toEqual([])
   })
 
-  it('rejects broken PromQL and unknown metrics, so the checks above have teeth', () => {
-    expect(parsePromql('sum by (route (rate(fgw_http_requests_total[5m]))').errors).not.toEqual([])
-    expect(metricOf('fgw_http_requests')).toBeUndefined()
+  it('rejects broken PromQL, metrics the gateway does not export and labels it does not set, so the checks above have teeth', () => {
+    expect(parsePromql('sum by (route (rate(http_requests_total[5m]))').errors).not.toEqual([])
+    for (const guess of ['fgw_http_requests_total', 'fgw_token_cache_total', 'fgw_redis_up', 'http_requests']) expect(metricOf(guess), guess).toBeUndefined()
+    expect(metricOf('http_requests_total')?.labels).not.toContain('status')
     expect(metricOf('fgw_upstream_duration_seconds_bucket')?.labels).toContain('le')
+    expect(metricOf('fgw_upstream_duration_seconds_count')?.labels).not.toContain('le')
     expect(metricOf('fgw_upstream_duration_seconds')).toBeUndefined()
+    expect(parseExposition('# TYPE a_seconds histogram\na_seconds_bucket{le="1",op="x"} 1\na_seconds_count{op="x"} 1\n# TYPE b gauge\nb 0\n'))
+      .toEqual(new Map([['a_seconds', { type: 'histogram', labels: new Set(['op']), samples: 2 }], ['b', { type: 'gauge', labels: new Set(), samples: 1 }]]))
   })
 })
