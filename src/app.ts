@@ -74,6 +74,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     requestIdHeader: false,
     logController: new AccessLogController(),
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // HEAD on a GET route would make a real Fluent call to send no body.
+    exposeHeadRoutes: false,
     // A request that reaches a closing server on a kept-alive connection is still served (with Connection: close):
     // Fastify's own 503 for it would be neither problem+json nor necessary.
     return503OnClosing: false,

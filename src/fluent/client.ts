@@ -1,7 +1,7 @@
 // The Fluent client: sends one GraphQL operation for a tenant with its token, deadline, 401 renewal and query retries.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Tenant } from '../config/tenants.js'
-import { UpstreamTimeoutError } from '../errors.js'
+import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js'
 import { isCircuitOpenError } from './circuit.js'
 import { callFailure, graphqlFailure, httpFailure, parseBody, retryAfterSeconds, type GraphqlBody } from './classify.js'
 import type { FluentObserver } from './observer.js'
@@ -171,7 +171,8 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
       const answer = await observed(tenant, request, context)
       const { data, errors } = answer.body
       if (errors !== undefined && errors.length > 0) throw graphqlFailure(answer.status, errors)
-      if (data === undefined || data === null) throw graphqlFailure(answer.status, [{ message: 'Fluent answered without data' }])
+      // A 200 with neither data nor errors is a broken answer, not a rejection of the caller's input.
+      if (data === undefined || data === null) throw new UpstreamUnavailableError('Fluent answered 200 without data or errors')
       return data as T
     },
     async close () {

@@ -7,6 +7,8 @@ import { UnauthenticatedError } from '../errors.js'
 declare module 'fastify' {
   interface FastifyRequest {
     tenant: Tenant
+    /** SHA-256 (hex) of the caller's API key: it names the caller to the rate limit without keeping the key. */
+    apiKeyDigest: string
   }
   interface FastifyContextConfig {
     /** Routes open without an API key (health, docs, metrics). */
@@ -30,12 +32,14 @@ export default fp(async function authPlugin (app, opts: { tenants: Tenant[] }) {
   }
 
   app.decorateRequest('tenant', null as unknown as Tenant)
+  app.decorateRequest('apiKeyDigest', '')
 
   app.addHook('onRequest', async (request, reply) => {
     // Unmatched routes fall through to the 404 handler; public routes need no key.
     if (request.routeOptions.url === undefined || request.routeOptions.config.public === true) return
     const key = presentedKey(request.headers.authorization, request.headers['x-api-key'])
-    const tenant = key === undefined ? undefined : byDigest.get(createHash('sha256').update(key).digest('hex'))
+    const digest = key === undefined ? '' : createHash('sha256').update(key).digest('hex')
+    const tenant = byDigest.get(digest)
     if (tenant === undefined) {
       // A 401 must say how to authenticate (RFC 9110 §11.6.1).
       reply.header('www-authenticate', 'Bearer realm="fluent-rest-gateway"')
@@ -44,5 +48,6 @@ export default fp(async function authPlugin (app, opts: { tenants: Tenant[] }) {
         : 'The API key is not known')
     }
     request.tenant = tenant
+    request.apiKeyDigest = digest
   })
 }, { name: 'auth' })

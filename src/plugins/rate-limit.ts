@@ -1,7 +1,5 @@
 // Per-API-key rate limit, counted in Redis so every replica shares one budget; fails open while Redis is down.
-import { createHash } from 'node:crypto'
 import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
-import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config/index.js'
 import type { Tenant } from '../config/tenants.js'
@@ -54,13 +52,6 @@ function redisStore (connection: RedisConnection, prefix: string): FastifyRateLi
   }
 }
 
-/** The key as plugins/auth.ts reads it (X-API-Key first, then Bearer), so both headers draw on one budget. */
-function presentedKey (request: FastifyRequest): string {
-  const apiKeyHeader = request.headers['x-api-key']
-  if (typeof apiKeyHeader === 'string' && apiKeyHeader !== '') return apiKeyHeader
-  return /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1] ?? ''
-}
-
 export default fp(async function rateLimitPlugin (app, opts: { config: Config }) {
   const { RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_MS, REDIS_KEY_PREFIX } = opts.config
   if (RATE_LIMIT_MAX === 0) return
@@ -75,7 +66,8 @@ export default fp(async function rateLimitPlugin (app, opts: { config: Config })
     keyGenerator: (request) => {
       const tenant = request.tenant as Tenant | null
       if (tenant === null) return ''
-      return `${tenant.id}:${createHash('sha256').update(presentedKey(request)).digest('hex').slice(0, 32)}`
+      // auth has already hashed the key; whichever header carried it, one key draws on one budget.
+      return `${tenant.id}:${request.apiKeyDigest.slice(0, 32)}`
     },
     // Public routes (health, docs, metrics) and unknown routes carry no tenant: they are not limited.
     allowList: (_request, key) => key === '',
