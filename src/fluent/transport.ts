@@ -41,8 +41,10 @@ export function createTransport (options: TransportOptions = {}): Transport {
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 60_000,
     // The caller's deadline signal is what bounds a call; these stop a socket that went silent even if a signal is lost.
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs
+    // A second past the deadline, so on a busy event loop the deadline always fires first (a socket timeout would
+    // look like a connection error and invite a retry).
+    headersTimeout: timeoutMs + 1_000,
+    bodyTimeout: timeoutMs + 1_000
   })
   const { log, observer } = options
   const breaker = new CircuitBreaker({
