@@ -31,7 +31,7 @@ await app.listen({ port: env.PORT, host: env.HOST })
 const base = `http://${host}:${env.PORT}`
 
 console.log(`
-fluent-rest-gateway demo is running (Fluent simulator at ${simulator.url}; token cache: ${env.REDIS_URL === undefined ? 'in-process (set REDIS_URL to use Redis)' : 'Redis'})
+fluent-rest-gateway demo is running (Fluent simulator at ${simulator.url}; token cache: ${app.redisState() === 'disabled' ? 'in-process (set REDIS_URL to use Redis)' : 'Redis'})
 
   API key:     ${apiKey}
   Swagger UI:  ${base}/docs   (click "Authorize" and paste the key under bearerAuth)

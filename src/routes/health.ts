@@ -15,7 +15,7 @@ const ReadinessSchema = Type.Object({
     examples: ['ok']
   }),
   redis: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')], {
-    description: 'Redis state; disabled when REDIS_URL is not set',
+    description: 'Redis state; disabled when none of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES is set',
     examples: ['up']
   })
 })
