@@ -21,6 +21,8 @@ const RATE_SECONDS = Math.min(SECONDS, 3)
 const WARMUP_SECONDS = numberFromEnv('BENCH_WARMUP_SECONDS', 2)
 const CONNECTIONS = numberFromEnv('BENCH_CONNECTIONS', 32)
 const PROFILE_SECONDS = numberFromEnv('BENCH_PROFILE_SECONDS', 8)
+/** Which gateway target scenario 4 profiles: C (GET /me, the default), D or E. */
+const PROFILE_TARGET = process.env.BENCH_PROFILE_TARGET ?? 'C'
 /** A hard bound on the whole bench: whatever hangs, it ends and its children die with it. */
 const WHOLE_BENCH_MS = 8 * 60_000
 
@@ -308,11 +310,20 @@ async function main () {
     await stop(gateway.child)
     await stop(passthrough.child)
 
-    // Scenario 4: a fresh gateway under --cpu-prof, GET /me flat out; only samples taken while the load ran count.
+    // Scenario 4: a fresh gateway under --cpu-prof, one route flat out; only samples taken while the load ran count.
     const profileDir = join(work, 'profile')
     const profiled = await startGateway({ cwd: ROOT, env: gatewayEnv, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] })
-    log(`profiling gateway pid ${profiled.pid}: GET /me for ${PROFILE_SECONDS} s`)
-    const meTarget = { url: `${profiled.origin}/me`, method: 'GET', headers: callerAuth, connections: CONNECTIONS }
+    const profiledTarget = targets.find((target) => target.id === PROFILE_TARGET && target.gateway)
+    if (profiledTarget === undefined) throw new Error(`BENCH_PROFILE_TARGET must be C, D or E, not ${PROFILE_TARGET}`)
+    const profileName = `gateway-${profiledTarget.id}.cpuprofile`
+    log(`profiling gateway pid ${profiled.pid}: ${profiledTarget.label} for ${PROFILE_SECONDS} s`)
+    const meTarget = {
+      url: profiledTarget.url.replace(gateway.origin, profiled.origin),
+      method: profiledTarget.method,
+      headers: profiledTarget.headers,
+      body: profiledTarget.body,
+      connections: CONNECTIONS
+    }
     await load('closed', { ...meTarget, durationSeconds: 1 })
     const fromUs = Number(process.hrtime.bigint() / 1000n)
     const profileRun = await load('closed', { ...meTarget, durationSeconds: PROFILE_SECONDS })
@@ -320,7 +331,7 @@ async function main () {
     await stop(profiled.child, 20_000)
     const profileFile = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'))
     if (profileFile === undefined) throw new Error('the profiled gateway wrote no .cpuprofile')
-    copyFileSync(join(profileDir, profileFile), join(OUT, 'gateway-get-me.cpuprofile'))
+    copyFileSync(join(profileDir, profileFile), join(OUT, profileName))
     const profile = JSON.parse(readFileSync(join(profileDir, profileFile), 'utf8'))
     const profileSummary = summarise(profile, { fromUs, toUs })
 
@@ -384,7 +395,7 @@ async function main () {
     notes.push(`fixed-rate rounds count only when the paced generator's lag p99 <= ${MAX_LAG_P99_MS} ms and both sides reached ${MIN_RATE_SHARE * 100}% of the rate; ` +
       `valid rounds: ${scenario2.map((row) => `${row.mode} ${row.validRounds}/${ROUNDS}`).join(', ')}`)
     notes.push(`token requests to the fake Fluent over the whole bench: ${fakeStats.token} (one per cold process start, then L1/L2)`)
-    notes.push(`profiled run: ${fixed(profileRun.rps, 0)} req/s under --cpu-prof; profile kept in bench/out/gateway-get-me.cpuprofile`)
+    notes.push(`profiled run: ${fixed(profileRun.rps, 0)} req/s under --cpu-prof; profile kept in bench/out/${profileName}`)
 
     const header = `fluent-rest-gateway bench, ${date}, ${cores} cores (nproc), node ${process.version}; ` +
       `1-min load average ${fixed(loadStart, 1)} at start, ${fixed(loadEnd, 1)} at end; ${ROUNDS} interleaved rounds of ${SECONDS} s (fixed-rate runs ${RATE_SECONDS} s) after ${WARMUP_SECONDS} s warm-up, ${CONNECTIONS} connections, fake Fluent delay 1 ms`
@@ -393,7 +404,7 @@ async function main () {
       'Scenario 1: flat out (medians over rounds; ratios are medians of per-round ratios to B)', s1.text, '',
       'Scenario 2: fixed rates (added = gateway minus passthrough, median of per-round differences over valid rounds)', s2.text, '',
       'Scenario 3: Redis commands per request', s3.text, '', s3b.text, '',
-      'Scenario 4: CPU profile of the gateway under GET /me', formatSummary(profileSummary, 20), '',
+      `Scenario 4: CPU profile of the gateway under ${profiledTarget.label}`, formatSummary(profileSummary, 20), '',
       'Targets', ...targetLines.map((line) => `  ${line}`), '',
       'Notes', ...notes.map((line) => `  ${line}`)
     ].join('\n')
