@@ -4,62 +4,8 @@ import underPressure from '@fastify/under-pressure'
 import Fastify from 'fastify'
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import errorsPlugin from '../../src/plugins/errors.js'
+import { call, expectProblem, type Answer, type CallOptions } from '../helpers/call.js'
 import { ACCOUNT, startGateway, type TestGateway } from '../helpers/gateway.js'
-
-/** No load shedding: on the shared 2-core test machine a busy event loop would answer these requests 503. */
-const NO_SHEDDING = { MAX_EVENT_LOOP_DELAY_MS: '0' }
-
-interface Answer {
-  status: number
-  headers: Headers
-  text: string
-  body: any
-}
-
-interface Call {
-  method?: string
-  /** JSON-encoded unless a string, which is sent as it is. */
-  body?: unknown
-  headers?: Record<string, string>
-  auth?: boolean
-}
-
-async function call (gw: TestGateway, path: string, options: Call = {}): Promise<Answer> {
-  const { method = options.body === undefined ? 'GET' : 'POST', body, auth = true } = options
-  const headers: Record<string, string> = {
-    ...(auth ? { authorization: `Bearer ${gw.apiKey}` } : {}),
-    ...(body === undefined || typeof body === 'string' ? {} : { 'content-type': 'application/json' }),
-    ...options.headers
-  }
-  const response = await fetch(`${gw.url}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) })
-  })
-  const text = await response.text()
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    parsed = undefined
-  }
-  return { status: response.status, headers: response.headers, text, body: parsed }
-}
-
-/** Asserts the answer is a problem+json of this status and code, carrying every RFC 9457 field and the request id. */
-function expectProblem (answer: Answer, status: number, code: string, instance: string): void {
-  expect(answer.status).toBe(status)
-  expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/)
-  expect(answer.body).toMatchObject({
-    type: expect.stringMatching(/^urn:fluent-rest-gateway:problem:/),
-    title: expect.any(String),
-    status,
-    detail: expect.any(String),
-    instance,
-    code,
-    requestId: answer.headers.get('x-request-id')
-  })
-}
 
 /** A 5xx body says nothing of the gateway's internals, the tenant's secrets or where Fluent lives. */
 function expectNoLeak (gw: TestGateway, answer: Answer): void {
@@ -79,11 +25,11 @@ const customer = { email: 'jane@example.com', firstName: 'Jane' }
 describe('bad input is refused before Fluent is called', () => {
   let gw: TestGateway
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: NO_SHEDDING }) })
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
   afterAll(async () => { await gw.close() })
   beforeEach(() => { gw.sim.reset() })
 
-  const cases: Array<[string, string, Call, number, string, Array<{ path: string, message: string | RegExp }> | undefined]> = [
+  const cases: Array<[string, string, CallOptions, number, string, Array<{ path: string, message: string | RegExp }> | undefined]> = [
     ['a missing required field', '/customers', { body: { email: 'a@example.com' } }, 400, 'VALIDATION_FAILED',
       [{ path: '/body/firstName', message: /required/ }]],
     ['a number where a string belongs (never coerced)', '/customers', { body: { ...customer, firstName: 123 } }, 400, 'VALIDATION_FAILED',
@@ -124,12 +70,12 @@ describe('bad input is refused before Fluent is called', () => {
     ['an unknown query parameter', '/customers?colour=red', {}, 400, 'VALIDATION_FAILED', [{ path: '/querystring/colour', message: 'is not a known property' }]],
     ['a customer id with spaces', '/customers/a%20b', {}, 400, 'VALIDATION_FAILED', [{ path: '/params/id', message: /pattern/ }]],
     ['a customer id too long', `/customers/${'9'.repeat(65)}`, {}, 400, 'VALIDATION_FAILED', [{ path: '/params/id', message: /64/ }]],
-    ['no API key', '/me', { auth: false }, 401, 'UNAUTHENTICATED', undefined],
-    ['an unknown API key', '/me', { auth: false, headers: { authorization: 'Bearer not-a-key' } }, 401, 'UNAUTHENTICATED', undefined],
-    ['an unknown X-API-Key', '/customers', { auth: false, headers: { 'x-api-key': 'not-a-key' }, body: customer }, 401, 'UNAUTHENTICATED', undefined],
-    ['a Basic authorization', '/me', { auth: false, headers: { authorization: 'Basic dXNlcjpwYXNz' } }, 401, 'UNAUTHENTICATED', undefined],
+    ['no API key', '/me', { apiKey: null }, 401, 'UNAUTHENTICATED', undefined],
+    ['an unknown API key', '/me', { apiKey: null, headers: { authorization: 'Bearer not-a-key' } }, 401, 'UNAUTHENTICATED', undefined],
+    ['an unknown X-API-Key', '/customers', { apiKey: null, headers: { 'x-api-key': 'not-a-key' }, body: customer }, 401, 'UNAUTHENTICATED', undefined],
+    ['a Basic authorization', '/me', { apiKey: null, headers: { authorization: 'Basic dXNlcjpwYXNz' } }, 401, 'UNAUTHENTICATED', undefined],
     ['an unknown route', '/orders', {}, 404, 'NOT_FOUND', undefined],
-    ['an unknown route without a key', '/nowhere?x=1', { auth: false }, 404, 'NOT_FOUND', undefined],
+    ['an unknown route without a key', '/nowhere?x=1', { apiKey: null }, 404, 'NOT_FOUND', undefined],
     ['a method the route lacks', '/me', { method: 'DELETE' }, 404, 'NOT_FOUND', undefined]
   ]
 
@@ -166,7 +112,7 @@ describe('bad input is refused before Fluent is called', () => {
 describe('Fluent\'s failures become problems', () => {
   let gw: TestGateway
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: NO_SHEDDING }) })
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
   afterAll(async () => { await gw.close() })
   beforeEach(() => { gw.sim.reset() })
 
@@ -238,7 +184,7 @@ describe('Fluent\'s failures become problems', () => {
 describe('refused tenant credentials', () => {
   let gw: TestGateway
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: NO_SHEDDING }) })
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
   afterAll(async () => { await gw.close() })
 
   it('answer 502 UPSTREAM_AUTH_FAILED, leaking none of them, and are remembered for a short back-off', async () => {
@@ -260,7 +206,7 @@ describe('refused tenant credentials', () => {
 describe('a revoked token', () => {
   let gw: TestGateway
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: NO_SHEDDING }) })
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
   afterAll(async () => { await gw.close() })
 
   it('is renewed once: the next call answers 200 after exactly one new token request and one 401', async () => {
@@ -293,7 +239,7 @@ describe('a slow Fluent', () => {
   let gw: TestGateway
   const deadlineMs = 300
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: { ...NO_SHEDDING, FLUENT_TIMEOUT_MS: String(deadlineMs) } }) })
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: { FLUENT_TIMEOUT_MS: String(deadlineMs) } }) })
   afterAll(async () => { await gw.close() })
   beforeEach(() => { gw.sim.reset() })
 
@@ -333,7 +279,7 @@ describe('a slow Fluent', () => {
 describe('request ids', () => {
   let gw: TestGateway
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: NO_SHEDDING }) })
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
   afterAll(async () => { await gw.close() })
   beforeEach(() => { gw.sim.reset() })
 

@@ -1,26 +1,14 @@
 // Proves no secret reaches the logs: a run of every route, failures included, at debug and at info level.
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { call } from '../helpers/call.js'
 import { ACCOUNT, startGateway, type TestGateway } from '../helpers/gateway.js'
-
-/** No load shedding: on the shared 2-core test machine a busy event loop would answer these requests 503. */
-const NO_SHEDDING = { MAX_EVENT_LOOP_DELAY_MS: '0' }
-
-async function call (gw: TestGateway, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<number> {
-  const response = await fetch(`${gw.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${gw.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) })
-  })
-  await response.arrayBuffer()
-  return response.status
-}
 
 /** Every route, with successes and each kind of failure; answers the statuses seen, to prove the run happened. */
 async function exerciseEverything (gw: TestGateway): Promise<number[]> {
   const statuses: number[] = []
   const run = async (method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<void> => {
-    statuses.push(await call(gw, method, path, body, headers))
+    statuses.push((await call(gw, path, { method, body, headers })).status)
   }
   gw.sim.faults.issueRefreshToken = true
   await run('GET', '/me')
@@ -83,7 +71,7 @@ describe.each(['debug', 'info'])('logs at LOG_LEVEL=%s', (level) => {
   let tokens: string[]
 
   beforeAll(async () => {
-    gw = await startGateway({ redisUrl: inject('redisUrl'), env: { ...NO_SHEDDING, LOG_LEVEL: level } })
+    gw = await startGateway({ redisUrl: inject('redisUrl'), env: { LOG_LEVEL: level } })
     // Read tokens before the run ends with revoked ones: the last stored token pair is the refresh-granted one.
     statuses = await exerciseEverything(gw)
     tokens = await tokensSeen(gw)

@@ -35,11 +35,11 @@ describe('/metrics', () => {
   it('counts requests by route pattern and status, and Fluent calls and token lookups behind them', async () => {
     const gw = await start({ redisUrl: inject('redisUrl') })
 
-    for (let i = 0; i < 3; i++) expect((await call(gw.url, '/me', { apiKey: gw.apiKey })).status).toBe(200)
+    for (let i = 0; i < 3; i++) expect((await call(gw, '/me')).status).toBe(200)
     expect((await call(gw.url, '/me', { apiKey: 'wrong' })).status).toBe(401)
-    await call(gw.url, '/customers/1', { apiKey: gw.apiKey })
-    await call(gw.url, '/customers/2', { apiKey: gw.apiKey })
-    expect((await call(gw.url, '/nowhere/42', { apiKey: gw.apiKey })).status).toBe(404)
+    await call(gw, '/customers/1')
+    await call(gw, '/customers/2')
+    expect((await call(gw, '/nowhere/42')).status).toBe(404)
     const text = await scrape(gw)
 
     expect(metricValue(text, 'http_requests_total', { method: 'GET', route: '/me', status_code: '200' })).toBe(3)
@@ -67,12 +67,12 @@ describe('/metrics', () => {
   it('counts failed Fluent calls by their error code and refused token requests', async () => {
     const gw = await start({ env: { TOKEN_FAILURE_BACKOFF_MS: '0' } })
     sim.faults.graphqlFailures.push({ status: 500 })
-    await call(gw.url, '/customers', { apiKey: gw.apiKey, body: { email: 'metrics@example.com', firstName: 'M' } })
+    await call(gw, '/customers', { body: { email: 'metrics@example.com', firstName: 'M' } })
     // The cached token stops working and the account's password is refused: the renewal fails.
     sim.reset()
     sim.revokeTokens()
     sim.faults.badCredentials = true
-    await call(gw.url, '/me', { apiKey: gw.apiKey })
+    await call(gw, '/me')
     const text = await scrape(gw)
 
     expect(metricValue(text, 'fgw_upstream_duration_seconds_count', { operation: 'CreateCustomer', outcome: 'UPSTREAM_UNAVAILABLE' })).toBe(1)
@@ -85,8 +85,8 @@ describe('/metrics', () => {
     const a = await start({ redisUrl: inject('redisUrl') })
     const b = await start({ redisUrl: inject('redisUrl') })
 
-    for (let i = 0; i < 2; i++) await call(a.url, '/me', { apiKey: a.apiKey })
-    await call(b.url, '/me', { apiKey: b.apiKey })
+    for (let i = 0; i < 2; i++) await call(a, '/me')
+    await call(b, '/me')
 
     expect(metricValue(await scrape(a), 'http_requests_total', { route: '/me', status_code: '200' })).toBe(2)
     expect(metricValue(await scrape(b), 'http_requests_total', { route: '/me', status_code: '200' })).toBe(1)
@@ -96,7 +96,7 @@ describe('/metrics', () => {
     const gw = await start({ env: { RATE_LIMIT_MAX: '0' } })
 
     for (let i = 0; i < 55; i++) {
-      const answer = await call(gw.url, '/graphql', { apiKey: gw.apiKey, body: { query: `query Caller${i} { me { id } }`, operationName: `Caller${i}` } })
+      const answer = await call(gw, '/graphql', { body: { query: `query Caller${i} { me { id } }`, operationName: `Caller${i}` } })
       expect(answer.status).toBe(200)
     }
     const text = await scrape(gw)
@@ -116,7 +116,7 @@ describe('the access log', () => {
   const entries = (): Array<Record<string, unknown>> => gw.logs.lines.map((line) => JSON.parse(line) as Record<string, unknown>)
 
   it('writes one line per request with tenant, route, status, total and upstream time, under the caller\'s request id', async () => {
-    const answer = await call(gw.url, '/customers/1?x=secret@example.com', { apiKey: gw.apiKey, headers: { 'x-request-id': 'caller-id-42' } })
+    const answer = await call(gw, '/customers/1?x=secret@example.com', { headers: { 'x-request-id': 'caller-id-42' } })
 
     expect(answer.headers.get('x-request-id')).toBe('caller-id-42')
     expect(gw.sim.requests.at(-1)?.headers['x-request-id']).toBe('caller-id-42')

@@ -23,7 +23,7 @@ describe('protection', () => {
     it('answers 413 PAYLOAD_TOO_LARGE as problem+json for a body over BODY_LIMIT_BYTES, calling nothing', async () => {
       const body = { email: 'big@example.com', firstName: 'x'.repeat(4096) }
 
-      const answer = await call(gw.url, '/customers', { apiKey: gw.apiKey, body })
+      const answer = await call(gw, '/customers', { body })
 
       expect(answer.status).toBe(413)
       expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/)
@@ -57,7 +57,7 @@ describe('protection', () => {
       const body = JSON.stringify({ query: `query Me { me { id } }${' '.repeat(1900)}` })
       expect(Buffer.byteLength(body)).toBeLessThan(2048)
 
-      const answer = await call(gw.url, '/graphql', { apiKey: gw.apiKey, body, headers: { 'content-type': 'application/json' } })
+      const answer = await call(gw, '/graphql', { body, headers: { 'content-type': 'application/json' } })
 
       expect(answer.status).toBe(200)
       expect(sim.requests).toHaveLength(1)
@@ -66,7 +66,7 @@ describe('protection', () => {
 
   describe('security headers', () => {
     it('sets them on API answers, with a CSP that does not force HTTPS', async () => {
-      const answer = await call(gw.url, '/me', { apiKey: gw.apiKey })
+      const answer = await call(gw, '/me')
 
       expect(answer.status).toBe(200)
       expect(answer.headers.get('x-content-type-options')).toBe('nosniff')
@@ -117,7 +117,7 @@ describe('load shedding', () => {
 
   beforeAll(async () => {
     gw = await startGateway({ redisUrl: inject('redisUrl'), env: { MAX_EVENT_LOOP_DELAY_MS: '100' } })
-    expect((await call(gw.url, '/me', { apiKey: gw.apiKey })).status).toBe(200)
+    expect((await call(gw, '/me')).status).toBe(200)
   })
   afterAll(async () => { await gw.close() })
 
@@ -142,7 +142,7 @@ describe('load shedding', () => {
     let shed, healthz, readyz, metrics
     try {
       await untilDelay((ms) => ms > 100)
-      shed = await call(gw.url, '/me', { apiKey: gw.apiKey })
+      shed = await call(gw, '/me')
       healthz = await call(gw.url, '/healthz')
       readyz = await call(gw.url, '/readyz')
       metrics = await call(gw.url, '/metrics')
@@ -158,6 +158,6 @@ describe('load shedding', () => {
     expect([healthz.status, readyz.status, metrics.status]).toEqual([200, 200, 200])
 
     await untilDelay((ms) => ms <= 100)
-    expect((await call(gw.url, '/me', { apiKey: gw.apiKey })).status).toBe(200)
+    expect((await call(gw, '/me')).status).toBe(200)
   })
 })

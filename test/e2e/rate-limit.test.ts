@@ -30,8 +30,8 @@ describe('the rate limit', () => {
     const gw = await start({ redisUrl: inject('redisUrl'), env: { ...PATIENT_REDIS, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' } })
 
     const allowed = []
-    for (let i = 0; i < 3; i++) allowed.push(await call(gw.url, '/me', { apiKey: gw.apiKey }))
-    const refused = await call(gw.url, '/me', { apiKey: gw.apiKey })
+    for (let i = 0; i < 3; i++) allowed.push(await call(gw, '/me'))
+    const refused = await call(gw, '/me')
 
     expect(allowed.map((answer) => answer.status)).toEqual([200, 200, 200])
     expect(allowed.map((answer) => answer.headers.get('x-ratelimit-remaining'))).toEqual(['2', '1', '0'])
@@ -71,7 +71,7 @@ describe('the rate limit', () => {
 
     for (let i = 0; i < 3; i++) expect((await call(gw.url, '/me', { apiKey: 'not-a-key' })).status).toBe(401)
 
-    expect((await call(gw.url, '/me', { apiKey: gw.apiKey })).status).toBe(200)
+    expect((await call(gw, '/me')).status).toBe(200)
   })
 
   it('shares one budget between two replicas on the same Redis', async () => {
@@ -90,14 +90,14 @@ describe('the rate limit', () => {
   it('limits each replica alone without Redis', async () => {
     const gw = await start({ env: { RATE_LIMIT_MAX: '1' } })
 
-    expect((await call(gw.url, '/me', { apiKey: gw.apiKey })).status).toBe(200)
-    expect((await call(gw.url, '/me', { apiKey: gw.apiKey })).status).toBe(429)
+    expect((await call(gw, '/me')).status).toBe(200)
+    expect((await call(gw, '/me')).status).toBe(429)
   })
 
   it('is off with RATE_LIMIT_MAX=0', async () => {
     const gw = await start({ redisUrl: inject('redisUrl'), env: { RATE_LIMIT_MAX: '0' } })
 
-    const answers = await Promise.all([1, 2, 3].map(async () => await call(gw.url, '/me', { apiKey: gw.apiKey })))
+    const answers = await Promise.all([1, 2, 3].map(async () => await call(gw, '/me')))
 
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200])
     expect(answers[0]?.headers.get('x-ratelimit-limit')).toBeNull()
@@ -113,11 +113,11 @@ describe('the rate limit', () => {
     it('lets requests through when Redis is killed, and reports readiness degraded', async () => {
       redis = await startRedisServer()
       const gw = await start({ redisUrl: redis.url, env: { RATE_LIMIT_MAX: '2' } })
-      expect((await call(gw.url, '/me', { apiKey: gw.apiKey })).status).toBe(200)
+      expect((await call(gw, '/me')).status).toBe(200)
 
       await redis.stop()
       const answers = []
-      for (let i = 0; i < 5; i++) answers.push(await call(gw.url, '/me', { apiKey: gw.apiKey }))
+      for (let i = 0; i < 5; i++) answers.push(await call(gw, '/me'))
 
       expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200])
       // Nothing waits on a dead Redis: the connection is known closed.
@@ -129,12 +129,12 @@ describe('the rate limit', () => {
     it('lets requests through when Redis stops answering, none waiting much past the command timeout', async () => {
       redis = await startRedisServer()
       const gw = await start({ redisUrl: redis.url, env: { RATE_LIMIT_MAX: '100', REDIS_COMMAND_TIMEOUT_MS: '200' } })
-      expect((await call(gw.url, '/me', { apiKey: gw.apiKey })).status).toBe(200)
+      expect((await call(gw, '/me')).status).toBe(200)
 
       redis.process.kill('SIGSTOP')
       try {
         const answers = []
-        for (let i = 0; i < 5; i++) answers.push(await call(gw.url, '/me', { apiKey: gw.apiKey }))
+        for (let i = 0; i < 5; i++) answers.push(await call(gw, '/me'))
 
         expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200])
         // The first request pays one command timeout (200 ms) and marks Redis down; the rest do not wait on it at all.
@@ -147,7 +147,7 @@ describe('the rate limit', () => {
       // Back under the limit's control once Redis answers again (its probe runs every second).
       await sleep(1_500)
       expect((await call(gw.url, '/readyz')).body).toMatchObject({ redis: 'up' })
-      const back = await call(gw.url, '/me', { apiKey: gw.apiKey })
+      const back = await call(gw, '/me')
       expect(back.status).toBe(200)
       expect(Number(back.headers.get('x-ratelimit-remaining'))).toBeLessThan(100)
     })

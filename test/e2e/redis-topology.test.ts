@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadEnv } from '../../src/config/env.js'
 import { redisTarget } from '../../src/redis.js'
 import { startSimulator, type Simulator } from '../../src/simulator/index.js'
+import { call } from '../helpers/call.js'
 import { ACCOUNT, newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
 import { freePort } from '../helpers/redis-server.js'
 
@@ -94,17 +95,15 @@ async function spawnRedis (args: string[], readyText: string, cwd: string): Prom
 }
 
 async function getMe (gateway: TestGateway): Promise<number> {
-  const answer = await fetch(`${gateway.url}/me`, { headers: { authorization: `Bearer ${gateway.apiKey}` } })
-  await answer.arrayBuffer()
-  return answer.status
+  return (await call(gateway, '/me')).status
 }
 
 describe('real Sentinel and Cluster', () => {
   const children: ChildProcess[] = []
   const tenants = [{ id: 'topology', apiKey: newApiKey() }]
-  // The per-key limit stays on (its Lua script runs through Sentinel and Cluster too) but out of reach; a long command
+  // The per-key limit is on (its Lua script runs through Sentinel and Cluster too) but out of reach; a long command
   // timeout because two gateways and the simulator share this test's event loop, which a burst can stall.
-  const quiet = { RATE_LIMIT_MAX: '100000', MAX_EVENT_LOOP_DELAY_MS: '0', REDIS_COMMAND_TIMEOUT_MS: '1000' }
+  const quiet = { RATE_LIMIT_MAX: '100000', REDIS_COMMAND_TIMEOUT_MS: '1000' }
   let dir: string
   let sim: Simulator
 
@@ -134,7 +133,7 @@ describe('real Sentinel and Cluster', () => {
       const gateway = await startGateway({ sim, tenants, env })
       try {
         expect(await getMe(gateway)).toBe(200)
-        expect(await (await fetch(`${gateway.url}/readyz`)).json()).toEqual({ status: 'ok', redis: 'up' })
+        expect((await call(gateway.url, '/readyz')).body).toEqual({ status: 'ok', redis: 'up' })
       } finally {
         await gateway.close()
       }
@@ -177,7 +176,7 @@ describe('real Sentinel and Cluster', () => {
       const renewed = await Promise.all(Array.from({ length: 60 }, async (_, index) => await getMe(replicas[index % 2]!)))
       expect(renewed.every((status) => status === 200)).toBe(true)
       expect(sim.counters.tokenRequests - before).toBe(2)
-      for (const replica of replicas) expect(await (await fetch(`${replica.url}/readyz`)).json()).toEqual({ status: 'ok', redis: 'up' })
+      for (const replica of replicas) expect((await call(replica.url, '/readyz')).body).toEqual({ status: 'ok', redis: 'up' })
     } finally {
       sim.faults.tokenDelayMs = 0
       await Promise.all(replicas.map(async (replica) => await replica.close()))

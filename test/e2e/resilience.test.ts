@@ -2,16 +2,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startSimulator, type Simulator } from '../../src/simulator/index.js'
-import { call, metricValue, type Answer } from '../helpers/call.js'
+import { call, expectProblem, metricValue } from '../helpers/call.js'
 import { ACCOUNT, startGateway, type TestGateway } from '../helpers/gateway.js'
 
 const NEW_CUSTOMER = { email: 'resilience@example.com', firstName: 'Res' }
-
-function expectProblem (answer: Answer, status: number, code: string): void {
-  expect(answer.status).toBe(status)
-  expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/)
-  expect(answer.body).toMatchObject({ status, code, requestId: answer.headers.get('x-request-id') })
-}
 
 describe('upstream resilience', () => {
   let sim: Simulator
@@ -38,11 +32,11 @@ describe('upstream resilience', () => {
   })
 
   it('answers 504 UPSTREAM_TIMEOUT within the deadline when Fluent hangs, sending the query once', async () => {
-    expect((await call(fast.url, '/me', { apiKey: fast.apiKey })).status).toBe(200)
+    expect((await call(fast, '/me')).status).toBe(200)
     sim.reset()
     sim.faults.hang = true
 
-    const answer = await call(fast.url, '/me', { apiKey: fast.apiKey })
+    const answer = await call(fast, '/me')
 
     expectProblem(answer, 504, 'UPSTREAM_TIMEOUT')
     // The deadline is 1000 ms; the margin covers a busy machine, not a retry (which would need another deadline).
@@ -54,7 +48,7 @@ describe('upstream resilience', () => {
   it('answers 200 to a GET after one retry when Fluent answers 503 first', async () => {
     sim.faults.graphqlFailures.push({ status: 503 })
 
-    const answer = await call(gw.url, '/me', { apiKey: gw.apiKey })
+    const answer = await call(gw, '/me')
 
     expect(answer.status).toBe(200)
     expect(answer.body).toMatchObject({ username: ACCOUNT.username })
@@ -65,7 +59,7 @@ describe('upstream resilience', () => {
   it('answers 502 to POST /customers when Fluent fails with 500, having sent the mutation exactly once', async () => {
     sim.faults.graphqlFailures.push({ status: 500, times: 3 })
 
-    const answer = await call(gw.url, '/customers', { apiKey: gw.apiKey, body: NEW_CUSTOMER })
+    const answer = await call(gw, '/customers', { body: NEW_CUSTOMER })
 
     expectProblem(answer, 502, 'UPSTREAM_UNAVAILABLE')
     expect(sim.requests).toHaveLength(1)
@@ -75,7 +69,7 @@ describe('upstream resilience', () => {
   it('honours Fluent\'s Retry-After: 1 on a query, retrying a second later within the deadline', async () => {
     sim.faults.graphqlFailures.push({ status: 429, headers: { 'retry-after': '1' } })
 
-    const answer = await call(gw.url, '/me', { apiKey: gw.apiKey })
+    const answer = await call(gw, '/me')
 
     expect(answer.status).toBe(200)
     expect(answer.ms).toBeLessThan(3000)
@@ -87,7 +81,7 @@ describe('upstream resilience', () => {
   it('passes Fluent\'s 429 on as 429 RATE_LIMITED with its Retry-After when waiting would pass the deadline', async () => {
     sim.faults.graphqlFailures.push({ status: 429, headers: { 'retry-after': '20' } })
 
-    const answer = await call(gw.url, '/me', { apiKey: gw.apiKey })
+    const answer = await call(gw, '/me')
 
     expectProblem(answer, 429, 'RATE_LIMITED')
     expect(answer.headers.get('retry-after')).toBe('20')
@@ -96,17 +90,17 @@ describe('upstream resilience', () => {
 
   it('opens the circuit after repeated timeouts, answering 502 at once with Retry-After until a probe succeeds', async () => {
     const scrape = async (): Promise<string> => (await call(fast.url, '/metrics')).text
-    expect((await call(fast.url, '/me', { apiKey: fast.apiKey })).status).toBe(200)
+    expect((await call(fast, '/me')).status).toBe(200)
     sim.reset()
     sim.faults.hang = true
 
     // Three callers each wait out the deadline: the third timeout opens the circuit.
-    const hung = await Promise.all([1, 2, 3].map(async () => await call(fast.url, '/me', { apiKey: fast.apiKey })))
+    const hung = await Promise.all([1, 2, 3].map(async () => await call(fast, '/me')))
     for (const answer of hung) expectProblem(answer, 504, 'UPSTREAM_TIMEOUT')
     expect(sim.requests).toHaveLength(3)
     expect(metricValue(await scrape(), 'fgw_upstream_circuits_open')).toBe(1)
 
-    const refused = await Promise.all([1, 2, 3, 4, 5].map(async () => await call(fast.url, '/me', { apiKey: fast.apiKey })))
+    const refused = await Promise.all([1, 2, 3, 4, 5].map(async () => await call(fast, '/me')))
     for (const answer of refused) {
       expectProblem(answer, 502, 'UPSTREAM_UNAVAILABLE')
       expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
@@ -119,11 +113,11 @@ describe('upstream resilience', () => {
 
     sim.faults.hang = false
     await sleep(1600)
-    const probe = await call(fast.url, '/me', { apiKey: fast.apiKey })
+    const probe = await call(fast, '/me')
 
     expect(probe.status).toBe(200)
     expect(sim.requests).toHaveLength(4)
     expect(metricValue(await scrape(), 'fgw_upstream_circuits_open')).toBe(0)
-    expect((await call(fast.url, '/me', { apiKey: fast.apiKey })).status).toBe(200)
+    expect((await call(fast, '/me')).status).toBe(200)
   })
 })

@@ -1,28 +1,15 @@
 // End-to-end tests of /customers over real HTTP: what the caller gets back and what Fluent (the simulator) received.
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { call, type Answer } from '../helpers/call.js'
 import { newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
-
-/** No load shedding: on the shared 2-core test machine a busy event loop would answer these requests 503. */
-const NO_SHEDDING = { MAX_EVENT_LOOP_DELAY_MS: '0' }
-
-interface Answer {
-  status: number
-  headers: Headers
-  body: any
-}
 
 describe('/customers', () => {
   let gw: TestGateway
   const noRetailerKey = newApiKey()
 
-  async function call (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-    const response = await fetch(new URL(path, gw.url), {
-      method,
-      headers: { authorization: `Bearer ${gw.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) })
-    })
-    const text = await response.text()
-    return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) }
+  /** POST /customers, as the tenant of `apiKey` (acme's by default). */
+  async function create (body: unknown, apiKey?: string): Promise<Answer> {
+    return await call(gw, '/customers', { body, apiKey })
   }
 
   /** Variables of the GraphQL requests Fluent received for one operation. */
@@ -33,7 +20,6 @@ describe('/customers', () => {
   beforeAll(async () => {
     gw = await startGateway({
       redisUrl: inject('redisUrl'),
-      env: NO_SHEDDING,
       tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'noretailer', apiKey: noRetailerKey, retailerId: null }]
     })
   })
@@ -42,7 +28,7 @@ describe('/customers', () => {
 
   describe('POST /customers', () => {
     it('creates a customer with only the required fields, filling Fluent\'s required ones and sending nothing else', async () => {
-      const answer = await call('POST', '/customers', { email: 'jane@example.com', firstName: 'Jane' })
+      const answer = await create({ email: 'jane@example.com', firstName: 'Jane' })
 
       expect(answer.status).toBe(201)
       expect(answer.headers.get('location')).toBe(`/customers/${answer.body.id as string}`)
@@ -76,7 +62,7 @@ describe('/customers', () => {
         { name: 'loyaltyTier', type: 'STRING', value: 'GOLD' },
         { name: 'preferences', type: 'JSON', value: { newsletter: true, channels: ['email'] } }
       ]
-      const answer = await call('POST', '/customers', {
+      const answer = await create({
         email: 'sam@example.com',
         firstName: 'Sam',
         lastName: 'Lee',
@@ -122,7 +108,7 @@ describe('/customers', () => {
     })
 
     it('answers 400 and calls nothing when the tenant has no default retailer and the body names none', async () => {
-      const answer = await call('POST', '/customers', { email: 'r@example.com', firstName: 'R' }, { authorization: `Bearer ${noRetailerKey}` })
+      const answer = await create({ email: 'r@example.com', firstName: 'R' }, noRetailerKey)
 
       expect(answer.status).toBe(400)
       expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/)
@@ -131,7 +117,7 @@ describe('/customers', () => {
     })
 
     it('uses the retailer the body names for a tenant without a default', async () => {
-      const answer = await call('POST', '/customers', { email: 'r@example.com', firstName: 'R', retailerId: '1' }, { authorization: `Bearer ${noRetailerKey}` })
+      const answer = await create({ email: 'r@example.com', firstName: 'R', retailerId: '1' }, noRetailerKey)
 
       expect(answer.status).toBe(201)
       expect(answer.body.retailerId).toBe('1')
@@ -139,8 +125,8 @@ describe('/customers', () => {
     })
 
     it('answers 201 with a Location that reads the same customer back', async () => {
-      const created = await call('POST', '/customers', { email: 'loc@example.com', firstName: 'Lo' })
-      const read = await call('GET', created.headers.get('location') ?? '')
+      const created = await create({ email: 'loc@example.com', firstName: 'Lo' })
+      const read = await call(gw, created.headers.get('location') ?? '')
 
       expect(read.status).toBe(200)
       expect(read.body).toEqual(created.body)
@@ -149,8 +135,8 @@ describe('/customers', () => {
 
   describe('GET /customers/{id}', () => {
     it('answers the customer in REST names', async () => {
-      const created = await call('POST', '/customers', { email: 'kim@example.com', firstName: 'Kim', phone: '+1 555 0100' })
-      const answer = await call('GET', `/customers/${created.body.id as string}`)
+      const created = await create({ email: 'kim@example.com', firstName: 'Kim', phone: '+1 555 0100' })
+      const answer = await call(gw, `/customers/${created.body.id as string}`)
 
       expect(answer.status).toBe(200)
       expect(answer.body).toMatchObject({ id: created.body.id, email: 'kim@example.com', phone: '+1 555 0100', retailerId: '1' })
@@ -158,7 +144,7 @@ describe('/customers', () => {
     })
 
     it('answers 404 NOT_FOUND when Fluent has no such customer', async () => {
-      const answer = await call('GET', '/customers/99999')
+      const answer = await call(gw, '/customers/99999')
 
       expect(answer.status).toBe(404)
       expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/)
@@ -170,7 +156,7 @@ describe('/customers', () => {
   describe('GET /customers', () => {
     it('pages through every customer with limit, nextCursor and a Link rel="next" that works', async () => {
       for (const name of ['a', 'b', 'c']) {
-        expect((await call('POST', '/customers', { email: `${name}@example.com`, firstName: name })).status).toBe(201)
+        expect((await create({ email: `${name}@example.com`, firstName: name })).status).toBe(201)
       }
 
       const seen: string[] = []
@@ -178,7 +164,7 @@ describe('/customers', () => {
       let pages = 0
       let last: Answer | undefined
       while (path !== undefined) {
-        last = await call('GET', path)
+        last = await call(gw, path)
         pages++
         expect(last.status).toBe(200)
         expect(last.body.items).toHaveLength(1)
@@ -205,17 +191,17 @@ describe('/customers', () => {
     })
 
     it('finds customers by exact email, keeping the email in the next link', async () => {
-      await call('POST', '/customers', { email: 'dup@example.com', firstName: 'One', username: 'dup-1' })
-      await call('POST', '/customers', { email: 'other@example.com', firstName: 'Other' })
-      await call('POST', '/customers', { email: 'dup@example.com', firstName: 'Two', username: 'dup-2' })
+      await create({ email: 'dup@example.com', firstName: 'One', username: 'dup-1' })
+      await create({ email: 'other@example.com', firstName: 'Other' })
+      await create({ email: 'dup@example.com', firstName: 'Two', username: 'dup-2' })
 
-      const first = await call('GET', '/customers?email=dup%40example.com&limit=1')
+      const first = await call(gw, '/customers?email=dup%40example.com&limit=1')
       expect(first.status).toBe(200)
       expect(first.body.items.map((item: { username: string }) => item.username)).toEqual(['dup-1'])
       const next = new URL(/^<([^>]+)>/.exec(first.headers.get('link') ?? '')?.[1] ?? '', gw.url)
       expect(next.searchParams.get('email')).toBe('dup@example.com')
 
-      const second = await call('GET', `${next.pathname}${next.search}`)
+      const second = await call(gw, `${next.pathname}${next.search}`)
       expect(second.body.items.map((item: { username: string }) => item.username)).toEqual(['dup-2'])
       expect(second.body.nextCursor).toBeNull()
       expect(second.headers.get('link')).toBeNull()
@@ -223,7 +209,7 @@ describe('/customers', () => {
     })
 
     it('asks Fluent for 20 customers when no limit is given, and answers an empty last page', async () => {
-      const answer = await call('GET', '/customers?email=nobody%40example.com')
+      const answer = await call(gw, '/customers?email=nobody%40example.com')
 
       expect(answer.status).toBe(200)
       expect(answer.body).toEqual({ items: [], nextCursor: null })

@@ -1,36 +1,20 @@
 // End-to-end tests of POST /graphql: Fluent's answer passed through as it came, and every document limit refused before Fluent is called.
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import { DOCUMENT_LIMITS } from '../../src/fluent/document-policy.js'
+import { call, type Answer } from '../helpers/call.js'
 import { newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
-
-/** No load shedding: on the shared 2-core test machine a busy event loop would answer these requests 503. */
-const NO_SHEDDING = { MAX_EVENT_LOOP_DELAY_MS: '0' }
-
-interface Answer {
-  status: number
-  headers: Headers
-  text: string
-  body: any
-}
 
 describe('POST /graphql', () => {
   let gw: TestGateway
   const readOnlyKey = newApiKey()
 
   async function post (body: unknown, options: { apiKey?: string, headers?: Record<string, string> } = {}): Promise<Answer> {
-    const response = await fetch(`${gw.url}/graphql`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${options.apiKey ?? gw.apiKey}`, 'content-type': 'application/json', ...options.headers },
-      body: typeof body === 'string' ? body : JSON.stringify(body)
-    })
-    const text = await response.text()
-    return { status: response.status, headers: response.headers, text, body: JSON.parse(text) }
+    return await call(gw, '/graphql', { method: 'POST', body, ...options })
   }
 
   beforeAll(async () => {
     gw = await startGateway({
       redisUrl: inject('redisUrl'),
-      env: NO_SHEDDING,
       tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'readonly', apiKey: readOnlyKey, allowMutations: false }]
     })
   })
@@ -118,7 +102,7 @@ describe('POST /graphql', () => {
 
     it.each(cases)('refuses %s', async (_what, make, status, code, detail) => {
       const { body, apiKey } = make()
-      const answer = await post(body, apiKey === undefined ? {} : { apiKey })
+      const answer = await post(body, { apiKey })
 
       expect(answer.status).toBe(status)
       expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/)

@@ -1,24 +1,21 @@
 // End-to-end tests of GET /me over real HTTP: the tenant's Fluent user, one shared token, the request id sent to Fluent.
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { call } from '../helpers/call.js'
 import { ACCOUNT, startGateway, type TestGateway } from '../helpers/gateway.js'
-
-/** No load shedding: on the shared 2-core test machine a busy event loop would answer these requests 503. */
-const NO_SHEDDING = { MAX_EVENT_LOOP_DELAY_MS: '0' }
 
 describe('GET /me', () => {
   let gw: TestGateway
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: NO_SHEDDING }) })
+  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
   afterAll(async () => { await gw.close() })
   beforeEach(() => { gw.sim.reset() })
 
   it('answers the Fluent user of the tenant\'s account, in REST names', async () => {
-    const response = await fetch(`${gw.url}/me`, { headers: { authorization: `Bearer ${gw.apiKey}` } })
-    const body = await response.json()
+    const answer = await call(gw, '/me')
 
-    expect(response.status).toBe(200)
-    expect(response.headers.get('content-type')).toMatch(/^application\/json/)
-    expect(body).toEqual({
+    expect(answer.status).toBe(200)
+    expect(answer.headers.get('content-type')).toMatch(/^application\/json/)
+    expect(answer.body).toEqual({
       id: '1',
       ref: ACCOUNT.username,
       username: ACCOUNT.username,
@@ -37,15 +34,15 @@ describe('GET /me', () => {
   })
 
   it('accepts the key as X-API-Key too', async () => {
-    const response = await fetch(`${gw.url}/me`, { headers: { 'x-api-key': gw.apiKey } })
+    const answer = await call(gw, '/me', { apiKey: null, headers: { 'x-api-key': gw.apiKey } })
 
-    expect(response.status).toBe(200)
+    expect(answer.status).toBe(200)
     expect(gw.sim.counters.graphqlRequests).toBe(1)
   })
 
   it('fetches one token and reuses it for later calls', async () => {
     for (let i = 0; i < 3; i++) {
-      expect((await fetch(`${gw.url}/me`, { headers: { authorization: `Bearer ${gw.apiKey}` } })).status).toBe(200)
+      expect((await call(gw, '/me')).status).toBe(200)
     }
     // The token may have been cached by an earlier test of this file: at most one fetch, never one per call.
     expect(gw.sim.counters.tokenRequests).toBeLessThanOrEqual(1)
@@ -55,12 +52,10 @@ describe('GET /me', () => {
   })
 
   it('sends Fluent the caller\'s request id and never the caller\'s API key or cookies', async () => {
-    const response = await fetch(`${gw.url}/me`, {
-      headers: { authorization: `Bearer ${gw.apiKey}`, 'x-api-key': gw.apiKey, cookie: 'session=abc', 'x-request-id': 'erp-42.a:b_c' }
-    })
+    const answer = await call(gw, '/me', { headers: { 'x-api-key': gw.apiKey, cookie: 'session=abc', 'x-request-id': 'erp-42.a:b_c' } })
 
-    expect(response.status).toBe(200)
-    expect(response.headers.get('x-request-id')).toBe('erp-42.a:b_c')
+    expect(answer.status).toBe(200)
+    expect(answer.headers.get('x-request-id')).toBe('erp-42.a:b_c')
     const headers = gw.sim.requests[0]?.headers
     expect(headers?.['x-request-id']).toBe('erp-42.a:b_c')
     expect(headers?.authorization).not.toContain(gw.apiKey)

@@ -1,27 +1,15 @@
 // End-to-end tests of POST /products over real HTTP: defaults from the tenant, price and category mapping, what Fluent received.
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { call, type Answer } from '../helpers/call.js'
 import { newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
-
-/** No load shedding: on the shared 2-core test machine a busy event loop would answer these requests 503. */
-const NO_SHEDDING = { MAX_EVENT_LOOP_DELAY_MS: '0' }
-
-interface Answer {
-  status: number
-  headers: Headers
-  body: any
-}
 
 describe('POST /products', () => {
   let gw: TestGateway
   const noCatalogueKey = newApiKey()
 
+  /** POST /products with the key sent as X-API-Key (acme's by default). */
   async function post (body: unknown, apiKey = gw.apiKey): Promise<Answer> {
-    const response = await fetch(`${gw.url}/products`, {
-      method: 'POST',
-      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
-      body: JSON.stringify(body)
-    })
-    return { status: response.status, headers: response.headers, body: await response.json() }
+    return await call(gw, '/products', { body, apiKey: null, headers: { 'x-api-key': apiKey } })
   }
 
   function sentInputs (): unknown[] {
@@ -32,7 +20,6 @@ describe('POST /products', () => {
   beforeAll(async () => {
     gw = await startGateway({
       redisUrl: inject('redisUrl'),
-      env: NO_SHEDDING,
       tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'nocat', apiKey: noCatalogueKey, catalogueRef: null }]
     })
   })

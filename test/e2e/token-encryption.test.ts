@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startSimulator, type Simulator } from '../../src/simulator/index.js'
+import { call } from '../helpers/call.js'
 import { ACCOUNT, newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
 
 const redis = new Redis(inject('redisUrl'), { lazyConnect: true })
@@ -10,9 +11,7 @@ const tenants = [{ id: 'sealed', apiKey: newApiKey() }]
 let sim: Simulator
 
 async function getMe (gateway: TestGateway): Promise<number> {
-  const answer = await fetch(`${gateway.url}/me`, { headers: { authorization: `Bearer ${gateway.apiKey}` } })
-  await answer.arrayBuffer()
-  return answer.status
+  return (await call(gateway, '/me')).status
 }
 
 function encodings (secret: string): string[] {
@@ -94,7 +93,7 @@ describe('tokens encrypted at rest', () => {
       const thiefKey = (ownerKey ?? '').replace(':token:owner:', ':token:thief:')
       await redis.copy(ownerKey ?? '', thiefKey)
       const before = sim.counters.tokenRequests
-      const thief = await fetch(`${gateway.url}/me`, { headers: { authorization: `Bearer ${both[1]!.apiKey}` } })
+      const thief = await call(gateway, '/me', { apiKey: both[1]!.apiKey })
       expect(thief.status).toBe(200)
       expect(sim.counters.tokenRequests - before).toBe(1)
       const thiefToken = sim.requests.at(-1)?.headers.authorization

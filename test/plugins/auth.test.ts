@@ -2,10 +2,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startSimulator } from '../../src/simulator/index.js'
 import type { Simulator, SimulatorAccount } from '../../src/simulator/types.js'
+import { call, type Answer } from '../helpers/call.js'
 import { ACCOUNT, newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
-
-/** No load shedding: on the shared 2-core test machine a busy event loop would answer these requests 503. */
-const NO_SHEDDING = { MAX_EVENT_LOOP_DELAY_MS: '0' }
 
 const OTHER: SimulatorAccount = { clientId: 'BETA', clientSecret: 'beta-secret', username: 'beta_integration', password: 'beta-password', retailerId: '2' }
 
@@ -15,14 +13,14 @@ describe('API key authentication', () => {
   const acmeKey = newApiKey()
   const betaKey = newApiKey()
 
-  async function me (headers: Record<string, string>): Promise<{ status: number, headers: Headers, body: any }> {
-    const response = await fetch(`${gw.url}/me`, { headers })
-    return { status: response.status, headers: response.headers, body: await response.json() }
+  /** GET /me with exactly these headers. */
+  async function me (headers: Record<string, string>): Promise<Answer> {
+    return await call(gw.url, '/me', { headers })
   }
 
   beforeAll(async () => {
     sim = await startSimulator({ accounts: [ACCOUNT, OTHER] })
-    gw = await startGateway({ sim, env: NO_SHEDDING, tenants: [{ id: 'acme', apiKey: acmeKey }, { id: 'beta', apiKey: betaKey, account: OTHER, retailerId: '2' }] })
+    gw = await startGateway({ sim, tenants: [{ id: 'acme', apiKey: acmeKey }, { id: 'beta', apiKey: betaKey, account: OTHER, retailerId: '2' }] })
   })
   afterAll(async () => {
     await gw.close()
@@ -77,16 +75,12 @@ describe('API key authentication', () => {
   })
 
   it.each(['/healthz', '/readyz', '/openapi.json', '/docs/', '/metrics'])('lets %s through without a key', async (path) => {
-    const response = await fetch(`${gw.url}${path}`)
-    await response.arrayBuffer()
-
-    expect(response.status).toBe(200)
+    expect((await call(gw.url, path)).status).toBe(200)
   })
 
   it('answers an unknown route with 404, not 401, with or without a key', async () => {
-    const without = await fetch(`${gw.url}/orders`)
-    const withKey = await fetch(`${gw.url}/orders`, { headers: { authorization: `Bearer ${acmeKey}` } })
-    await Promise.all([without.arrayBuffer(), withKey.arrayBuffer()])
+    const without = await call(gw.url, '/orders')
+    const withKey = await call(gw.url, '/orders', { apiKey: acmeKey })
 
     expect([without.status, withKey.status]).toEqual([404, 404])
   })
