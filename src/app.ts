@@ -86,7 +86,10 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   // Shared schemas live in the root context: Fastify rebuilds a child context's validator with its default
   // compiler when that child adds schemas, which would undo the strict compiler above.
   for (const schema of [ProblemSchema, UserSchema, CustomerSchema, ProductSchema]) app.addSchema(schema)
-  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id)
+    done()
+  })
 
   await app.register(errorsPlugin)
   await app.register(redisPlugin, { config })

@@ -106,6 +106,8 @@ export function redisTarget (settings: RedisSettings): RedisTarget | undefined {
     commandTimeout: timeout,
     maxRetriesPerRequest: 0,
     connectTimeout: Math.max(1_000, timeout * 4),
+    // Commands issued in the same tick share one write (one syscall) instead of one each.
+    enableAutoPipelining: true,
     ...(settings.REDIS_PASSWORD === undefined ? {} : { password: settings.REDIS_PASSWORD })
   }
   // Reconnect quickly but never give up: Redis coming back must be noticed without a restart.
@@ -117,6 +119,7 @@ export function redisTarget (settings: RedisSettings): RedisTarget | undefined {
       nodes: parseHostList(settings.REDIS_CLUSTER_NODES, 'REDIS_CLUSTER_NODES'),
       options: {
         enableOfflineQueue: false,
+        enableAutoPipelining: true,
         clusterRetryStrategy: retryStrategy,
         // Each command touches one key, so keys of one tenant may live on different nodes; a MOVED is followed a few times at most.
         maxRedirections: 3,

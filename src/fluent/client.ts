@@ -120,7 +120,10 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
 
   async function execute (tenant: Tenant, request: GraphqlRequest, context: CallContext): Promise<FluentAnswer> {
     const deadline = Date.now() + timeoutMs
-    const signal = AbortSignal.timeout(timeoutMs)
+    // A timer cleared when the call ends: AbortSignal.timeout would keep one alive for the whole deadline per call.
+    const controller = new AbortController()
+    const timer = setTimeout(() => { controller.abort(new DOMException('Fluent call deadline passed', 'TimeoutError')) }, timeoutMs)
+    const signal = controller.signal
     const body = JSON.stringify({ query: request.query, variables: request.variables ?? {}, ...(request.operationName === undefined ? {} : { operationName: request.operationName }) })
     let renewedToken = false
     let attempt = 0
@@ -162,6 +165,8 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
         throw new UpstreamTimeoutError('Fluent did not answer in time', { cause: error })
       }
       throw error
+    } finally {
+      clearTimeout(timer)
     }
   }
 
