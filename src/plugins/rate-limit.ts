@@ -1,4 +1,4 @@
-// Per-API-key rate limit, counted in Redis so every replica shares one budget; fails open while Redis is down.
+// Per-API-key rate limit: counted in each process and shared through Redis every RATE_LIMIT_SYNC_MS, so no request waits on Redis.
 import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
 import type { Config } from '../config/index.js'
@@ -6,56 +6,186 @@ import type { Tenant } from '../config/tenants.js'
 import { RateLimitedError, withExtras } from '../errors.js'
 import type { RedisConnection } from '../redis.js'
 
-/** One fixed window per key: the first hit of a window sets its expiry; a key that somehow lost its expiry gets one. */
-const WINDOW_SCRIPT = `
-local current = redis.call('INCR', KEYS[1])
+/**
+ * Adds one replica's hits since its last flush to the key's shared fixed window and answers [total of every replica,
+ * ms left]. The first hits of a window start its expiry; a key that somehow lost its expiry gets one.
+ */
+const FLUSH_SCRIPT = `
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  ttl = tonumber(ARGV[2])
 end
-return {current, ttl}`
+return {total, ttl}`
 
-interface WindowCommand {
-  fgwRateLimitWindow: (key: string, windowMs: number) => Promise<[number, number]>
+interface FlushCommand {
+  fgwRateLimitFlush: (key: string, hits: number, windowMs: number) => Promise<[number, number]>
 }
 
-const REDIS_DOWN = new Error('Redis is down: the rate limit is skipped until it returns')
+interface Count {
+  current: number
+  ttl: number
+}
+type Callback = (error: Error | null, result?: Count) => void
+
+/** What this process knows of one key's current window. A window that ends is replaced by a new object, never reset. */
+interface Window {
+  /** Every replica's total as Redis last answered it (this replica's sent hits included); this replica's own count while Redis could not tell. */
+  known: number
+  /** Hits counted here and not sent yet. */
+  pending: number
+  /** Hits of the flush under way: still counted here until its answer folds them into `known`. */
+  sending: number
+  /** Date.now() at which the window ends: Redis's PTTL once it answered, a local guess before. */
+  end: number
+  /** Whether `known` came from Redis in this window. */
+  shared: boolean
+  readonly windowMs: number
+  readonly max: number
+  /** The flush under way, if any: one per key at a time. */
+  flush: Promise<void> | undefined
+  /** Set while the first round trip of the window runs: requests arriving meanwhile wait for it too. */
+  learning: boolean
+}
 
 /**
- * A store over the gateway's own Redis connection and health: while Redis is known to be down no request waits on it
- * (the limit is skipped); a failing call waits at most the command timeout and marks Redis down for everyone.
+ * The counts behind the limit. incr() answers from this process's view, `known + sending + pending`, with no I/O: the
+ * hot path costs a Map lookup. A timer (start()) flushes every key with pending hits to Redis, one EVALSHA per key, and
+ * the answer replaces `known`, so the view becomes every replica's total plus what arrived here since.
+ *
+ * The one request that may wait on Redis is the first of a key's window in this process, and only while Redis is up
+ * (at most the command timeout): it learns the shared total and expiry at once, so a fresh replica, or every replica as
+ * a new window opens, does not grant a budget of its own. Requests for that key arriving meanwhile wait for the same
+ * round trip; once it answers (or fails) the key is local until its window ends.
+ *
+ * Overshoot: a replica sees the hits of the others only when its own flush answers, so once the budget is used up each
+ * replica may still grant what it receives for that key in one sync interval (plus a Redis round trip) before it
+ * learns. The budget can be overshot by at most replicas × rate × RATE_LIMIT_SYNC_MS, and never by more than
+ * (replicas - 1) × max, since every replica's view includes all of its own hits.
+ *
+ * Redis down (or a flush failing): each replica goes on counting on its own, so it alone enforces the limit, and
+ * flushes resume once the health probe sees Redis back. No Redis at all: purely local, and no timer.
+ *
+ * Memory: only authenticated keys reach the store (see keyGenerator), so there is at most one entry per configured API
+ * key; the timer also drops windows that have ended.
  */
-function redisStore (connection: RedisConnection, prefix: string): FastifyRateLimitStoreCtor {
-  const { client, health } = connection
-  if (!('fgwRateLimitWindow' in client)) client.defineCommand('fgwRateLimitWindow', { numberOfKeys: 1, lua: WINDOW_SCRIPT })
-  const command = client as unknown as WindowCommand
+export class SharedWindows {
+  readonly #windows = new Map<string, Window>()
+  readonly #connection: RedisConnection | undefined
+  readonly #command: FlushCommand | undefined
+  readonly #prefix: string
+  #timer: NodeJS.Timeout | undefined
 
-  return class RedisWindowStore implements FastifyRateLimitStore {
-    incr (key: string, callback: (error: Error | null, result?: { current: number, ttl: number }) => void, timeWindow: number): void {
-      if (!health.usable()) {
-        callback(REDIS_DOWN)
+  constructor (connection: RedisConnection | undefined, prefix: string) {
+    this.#connection = connection
+    this.#prefix = prefix
+    if (connection !== undefined) {
+      const { client } = connection
+      if (!('fgwRateLimitFlush' in client)) client.defineCommand('fgwRateLimitFlush', { numberOfKeys: 1, lua: FLUSH_SCRIPT })
+      this.#command = client as unknown as FlushCommand
+    }
+  }
+
+  incr (key: string, callback: Callback, windowMs: number, max: number): void {
+    const now = Date.now()
+    let window = this.#windows.get(key)
+    if (window === undefined || window.end <= now) {
+      window = { known: 0, pending: 0, sending: 0, end: now + windowMs, shared: false, windowMs, max, flush: undefined, learning: false }
+      this.#windows.set(key, window)
+      if (this.#connection?.health.usable() === true) {
+        window.pending = 1
+        window.learning = true
+        const learned = window
+        // This hit is the one sent: it sits at position 0 of what the answer's total covers.
+        this.#send(key, learned).then(() => { callback(null, this.#countAt(learned, 0)) })
         return
       }
-      command.fgwRateLimitWindow(`${prefix}${key}`, timeWindow).then(([current, ttl]) => {
-        health.succeeded()
-        callback(null, { current, ttl })
-      }, (error: Error) => {
-        health.failed(error)
-        callback(error)
-      })
     }
+    window.pending++
+    if (window.learning && window.flush !== undefined) {
+      // Its place after the hit being sent, so concurrent first requests of a window still count up one by one.
+      const position = window.pending
+      const learning = window
+      window.flush.then(() => { callback(null, this.#countAt(learning, position)) })
+      return
+    }
+    callback(null, { current: window.known + window.sending + window.pending, ttl: window.end - now })
+  }
 
-    child (): FastifyRateLimitStore {
-      return this
+  /** Sends every key's pending hits to Redis and folds the totals in; skipped while Redis is known down. */
+  async flush (): Promise<void> {
+    const now = Date.now()
+    const sends: Array<Promise<void>> = []
+    const usable = this.#connection?.health.usable() === true
+    for (const [key, window] of this.#windows) {
+      // An ended window's unsent hits belong to a window nobody counts any more.
+      if (window.end <= now) {
+        this.#windows.delete(key)
+        continue
+      }
+      if (!usable || window.pending === 0 || window.flush !== undefined) continue
+      // Once the shared total has reached the limit every replica that flushes refuses until the window ends: more hits change nothing.
+      if (window.shared && window.known >= window.max) continue
+      sends.push(this.#send(key, window))
     }
+    await Promise.all(sends)
+  }
+
+  /** Flushes every `intervalMs`; unref'd, so it never keeps the process alive. Without Redis there is nothing to flush. */
+  start (intervalMs: number): void {
+    if (this.#command === undefined || this.#timer !== undefined) return
+    this.#timer = setInterval(() => { this.flush() }, intervalMs)
+    this.#timer.unref()
+  }
+
+  /**
+   * Stops the timer. Hits still pending are not sent: Redis closes in the same shutdown, and a last flush could hold it
+   * up by a command timeout for at most one sync interval of hits, which the overshoot bound already allows.
+   */
+  stop (): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+  }
+
+  /** The count of the hit at `position` after the learning round trip's hit, once its answer is in `known`. */
+  #countAt (window: Window, position: number): Count {
+    return { current: window.known + position, ttl: Math.max(0, window.end - Date.now()) }
+  }
+
+  /** One round trip for the key; never rejects, so neither the timer nor a waiting request sees a Redis error. */
+  async #send (key: string, window: Window): Promise<void> {
+    const { health } = this.#connection as RedisConnection
+    const hits = window.pending
+    window.pending = 0
+    window.sending = hits
+    window.flush = (this.#command as FlushCommand).fgwRateLimitFlush(`${this.#prefix}${key}`, hits, window.windowMs).then(([total, ttl]) => {
+      health.succeeded()
+      window.known = total
+      window.end = Date.now() + ttl
+      window.shared = true
+    }, (error: Error) => {
+      health.failed(error)
+      // Redis may or may not have counted them (a timed-out command can still run): keeping them here, never sending them
+      // again, keeps this replica's own count whole while it is on its own, and never counts a hit twice in Redis; the
+      // next answer's total is the truth again.
+      window.known += hits
+    }).finally(() => {
+      window.sending = 0
+      window.flush = undefined
+      window.learning = false
+    })
+    await window.flush
   }
 }
 
 export default fp(async function rateLimitPlugin (app, opts: { config: Config }) {
-  const { RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_MS, REDIS_KEY_PREFIX } = opts.config
+  const { RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_MS, RATE_LIMIT_SYNC_MS, REDIS_KEY_PREFIX } = opts.config
   if (RATE_LIMIT_MAX === 0) return
-  const redis = app.redis
+
+  const windows = new SharedWindows(app.redis, `${REDIS_KEY_PREFIX}ratelimit:`)
+  windows.start(RATE_LIMIT_SYNC_MS)
+  app.addHook('onClose', async () => { windows.stop() })
 
   await app.register(rateLimit, {
     max: RATE_LIMIT_MAX,
@@ -71,9 +201,17 @@ export default fp(async function rateLimitPlugin (app, opts: { config: Config })
     },
     // Public routes (health, docs, metrics) and unknown routes carry no tenant: they are not limited.
     allowList: (_request, key) => key === '',
-    // A Redis error lets the request through: the gateway keeps serving while Redis is away.
+    // The store answers from memory and reports no errors; were one to slip through, serve rather than fail the request.
     skipOnError: true,
-    ...(redis === undefined ? {} : { store: redisStore(redis, `${REDIS_KEY_PREFIX}ratelimit:`) }),
+    store: class SharedWindowStore implements FastifyRateLimitStore {
+      incr (key: string, callback: Callback, timeWindow: number, max: number): void {
+        windows.incr(key, callback, timeWindow, max)
+      }
+
+      child (): FastifyRateLimitStore {
+        return this
+      }
+    } satisfies FastifyRateLimitStoreCtor,
     onExceeded: () => { app.metrics.rateLimited() },
     errorResponseBuilder: (_request, context) => {
       const retryAfterSeconds = Math.max(1, Math.ceil(context.ttl / 1000))

@@ -1,14 +1,46 @@
-// The per-API-key rate limit: 429 problem+json with Retry-After, one budget across replicas through Redis, open while Redis is away.
+// The per-API-key rate limit: 429 problem+json with Retry-After, one budget across replicas through Redis (counted in
+// memory, flushed every RATE_LIMIT_SYNC_MS), each replica on its own while Redis is away.
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startSimulator, type Simulator } from '../../src/simulator/index.js'
-import { call, metricValue } from '../helpers/call.js'
+import { call, metricValue, type Answer } from '../helpers/call.js'
 import { ACCOUNT, newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js'
 
-/** Counting tests must not see a command time out on a busy machine: that would (rightly) skip the limit. */
+/** Counting tests must not see a command time out on a busy machine: that would (rightly) leave each replica on its own. */
 const PATIENT_REDIS = { REDIS_COMMAND_TIMEOUT_MS: '2000' }
+
+/** The shared count of the one rate-limited key under `prefix`, as Redis holds it (0 before any flush). */
+async function sharedCount (redis: Redis, prefix: string): Promise<number> {
+  const keys = await redis.keys(`${prefix}ratelimit:*`)
+  expect(keys.length).toBeLessThanOrEqual(1)
+  return keys[0] === undefined ? 0 : Number(await redis.get(keys[0]))
+}
+
+/**
+ * Waits until Redis holds `count` for the key, then a little longer, so the replica whose flush brought it there has
+ * also read the answer (its socket and the test's are read in no set order).
+ */
+async function untilShared (redis: Redis, prefix: string, count: number): Promise<void> {
+  const deadline = Date.now() + 5_000
+  while (await sharedCount(redis, prefix) !== count) {
+    if (Date.now() > deadline) throw new Error(`the shared count never reached ${count}: it is ${await sharedCount(redis, prefix)}`)
+    await sleep(5)
+  }
+  await sleep(50)
+}
+
+/** Calls (or commands, for the script) per command name, from INFO commandstats. */
+async function commandCalls (redis: Redis): Promise<Map<string, number>> {
+  const calls = new Map<string, number>()
+  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)(?:.*rejected_calls=(\d+))?/gm)) {
+    // A rejected call (NOSCRIPT, say) was still a round trip.
+    calls.set(match[1] ?? '', Number(match[2]) + Number(match[3] ?? 0))
+  }
+  return calls
+}
 
 describe('the rate limit', () => {
   let sim: Simulator
@@ -74,17 +106,83 @@ describe('the rate limit', () => {
     expect((await call(gw, '/me')).status).toBe(200)
   })
 
-  it('shares one budget between two replicas on the same Redis', async () => {
-    const apiKey = newApiKey()
-    const env = { ...PATIENT_REDIS, RATE_LIMIT_MAX: '4', REDIS_KEY_PREFIX: `rl${randomBytes(4).toString('hex')}:` }
-    const a = await start({ redisUrl: inject('redisUrl'), tenants: [{ id: 'acme', apiKey }], env })
-    const b = await start({ redisUrl: inject('redisUrl'), tenants: [{ id: 'acme', apiKey }], env })
+  describe('across replicas', () => {
+    const redis = new Redis(inject('redisUrl'), { lazyConnect: true })
+    afterAll(async () => { await redis.quit() })
 
-    const statuses = []
-    for (const gw of [a, b, a, b, a, b]) statuses.push((await call(gw.url, '/me', { apiKey })).status)
+    it('shares one budget between two replicas on the same Redis, each learning the other\'s count within a sync interval', async () => {
+      const apiKey = newApiKey()
+      const prefix = `rl${randomBytes(4).toString('hex')}:`
+      const env = { ...PATIENT_REDIS, RATE_LIMIT_MAX: '4', RATE_LIMIT_SYNC_MS: '20', REDIS_KEY_PREFIX: prefix }
+      const a = await start({ redisUrl: inject('redisUrl'), tenants: [{ id: 'acme', apiKey }], env })
+      const b = await start({ redisUrl: inject('redisUrl'), tenants: [{ id: 'acme', apiKey }], env })
+      const remaining = (answer: Answer): string | null => answer.headers.get('x-ratelimit-remaining')
 
-    expect(statuses).toEqual([200, 200, 200, 200, 429, 429])
-    expect(sim.requests).toHaveLength(4)
+      const fromA = []
+      for (let i = 0; i < 3; i++) fromA.push(await call(a.url, '/me', { apiKey }))
+      await untilShared(redis, prefix, 3)
+      // b has never seen the key: its first request asks Redis, so it starts from a's 3, not from a budget of its own.
+      const fromB = [await call(b.url, '/me', { apiKey }), await call(b.url, '/me', { apiKey })]
+
+      expect(fromA.map((answer) => [answer.status, remaining(answer)])).toEqual([[200, '3'], [200, '2'], [200, '1']])
+      expect(fromB.map((answer) => [answer.status, remaining(answer)])).toEqual([[200, '0'], [429, '0']])
+      expect(await sharedCount(redis, prefix)).toBe(4)
+
+      // a still believes 3 were used: it grants one more (the documented overshoot, one sync interval's hits), and
+      // the flush of that hit tells it the shared total, after which it refuses too.
+      const stale = await call(a.url, '/me', { apiKey })
+      await untilShared(redis, prefix, 5)
+      const synced = await call(a.url, '/me', { apiKey })
+
+      expect([stale.status, synced.status]).toEqual([200, 429])
+      expect(sim.requests).toHaveLength(5)
+    })
+
+    it('answers a burst from one key with at most one Redis round trip per sync interval, counting every hit once', async () => {
+      const apiKey = newApiKey()
+      const prefix = `rl${randomBytes(4).toString('hex')}:`
+      const syncMs = 100
+      // Its own Redis, so INFO commandstats counts this gateway's commands alone.
+      const own = await startRedisServer()
+      const ownClient = new Redis(own.url, { lazyConnect: true })
+      try {
+        const gw = await start({
+          redisUrl: own.url,
+          tenants: [{ id: 'acme', apiKey }],
+          env: { ...PATIENT_REDIS, RATE_LIMIT_MAX: '100000', RATE_LIMIT_SYNC_MS: String(syncMs), REDIS_KEY_PREFIX: prefix }
+        })
+        // Warm: the token is fetched and stored, and the key's first request of the window learns the shared count.
+        expect((await call(gw.url, '/me', { apiKey })).status).toBe(200)
+        await untilShared(ownClient, prefix, 1)
+        await ownClient.config('RESETSTAT')
+
+        const started = performance.now()
+        const burst = 300
+        let sent = 0
+        const statuses: number[] = []
+        await Promise.all(Array.from({ length: 8 }, async () => {
+          while (sent < burst) {
+            sent++
+            statuses.push((await call(gw.url, '/me', { apiKey })).status)
+          }
+        }))
+        await untilShared(ownClient, prefix, 1 + burst)
+        const elapsedMs = performance.now() - started
+        const calls = await commandCalls(ownClient)
+
+        expect(statuses.filter((status) => status === 200)).toHaveLength(burst)
+        // The script's own INCRBY, PTTL and PEXPIRE run inside Redis; the round trips are the EVALSHA (or EVAL) calls.
+        const roundTrips = (calls.get('evalsha') ?? 0) + (calls.get('eval') ?? 0)
+        expect(roundTrips).toBeGreaterThanOrEqual(1)
+        expect(roundTrips).toBeLessThanOrEqual(Math.ceil(elapsedMs / syncMs) + 1)
+        // Nothing else reached Redis per request: only the health probe's PING and this test's own commands.
+        const others = [...calls].filter(([name]) => !['evalsha', 'eval', 'incrby', 'pttl', 'pexpire', 'ping', 'keys', 'get', 'config|resetstat', 'info'].includes(name))
+        expect(others).toEqual([])
+      } finally {
+        await ownClient.quit()
+        await own.stop()
+      }
+    })
   })
 
   it('limits each replica alone without Redis', async () => {
@@ -110,25 +208,27 @@ describe('the rate limit', () => {
       redis = undefined
     })
 
-    it('lets requests through when Redis is killed, and reports readiness degraded', async () => {
+    it('keeps limiting on its own when Redis is killed, no request waiting, and reports readiness degraded', async () => {
       redis = await startRedisServer()
-      const gw = await start({ redisUrl: redis.url, env: { RATE_LIMIT_MAX: '2' } })
+      const gw = await start({ redisUrl: redis.url, env: { RATE_LIMIT_MAX: '3' } })
       expect((await call(gw, '/me')).status).toBe(200)
 
       await redis.stop()
       const answers = []
       for (let i = 0; i < 5; i++) answers.push(await call(gw, '/me'))
 
-      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200])
-      // Nothing waits on a dead Redis: the connection is known closed.
+      // The replica goes on from the count it had (1), alone: two more, then 429.
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 429, 429, 429])
+      // Nothing waits on a dead Redis: the count is in memory and the connection is known closed.
       for (const answer of answers) expect(answer.ms).toBeLessThan(1_000)
       expect((await call(gw.url, '/readyz')).body).toMatchObject({ status: 'degraded', redis: 'down' })
-      expect(sim.requests).toHaveLength(6)
+      expect(sim.requests).toHaveLength(3)
     })
 
-    it('lets requests through when Redis stops answering, none waiting much past the command timeout', async () => {
+    it('keeps counting without waiting when Redis stops answering, and shares the count again once it is back', async () => {
       redis = await startRedisServer()
-      const gw = await start({ redisUrl: redis.url, env: { RATE_LIMIT_MAX: '100', REDIS_COMMAND_TIMEOUT_MS: '200' } })
+      const prefix = `rl${randomBytes(4).toString('hex')}:`
+      const gw = await start({ redisUrl: redis.url, env: { RATE_LIMIT_MAX: '100', REDIS_COMMAND_TIMEOUT_MS: '200', REDIS_KEY_PREFIX: prefix } })
       expect((await call(gw, '/me')).status).toBe(200)
 
       redis.process.kill('SIGSTOP')
@@ -137,19 +237,25 @@ describe('the rate limit', () => {
         for (let i = 0; i < 5; i++) answers.push(await call(gw, '/me'))
 
         expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200])
-        // The first request pays one command timeout (200 ms) and marks Redis down; the rest do not wait on it at all.
-        expect(answers[0]?.ms).toBeLessThan(200 + 800)
-        for (const answer of answers.slice(1)) expect(answer.ms).toBeLessThan(500)
+        // Requests answer from memory: only the background flush meets the command timeout (and marks Redis down).
+        for (const answer of answers) expect(answer.ms).toBeLessThan(500)
       } finally {
         redis.process.kill('SIGCONT')
       }
 
-      // Back under the limit's control once Redis answers again (its probe runs every second).
+      // Shared again once Redis answers (its probe runs every second): every hit counted, none twice, even the ones
+      // whose flush timed out and ran late.
       await sleep(1_500)
       expect((await call(gw.url, '/readyz')).body).toMatchObject({ redis: 'up' })
       const back = await call(gw, '/me')
       expect(back.status).toBe(200)
-      expect(Number(back.headers.get('x-ratelimit-remaining'))).toBeLessThan(100)
+      expect(back.headers.get('x-ratelimit-remaining')).toBe('93')
+      const client = new Redis(redis.url, { lazyConnect: true })
+      try {
+        await untilShared(client, prefix, 7)
+      } finally {
+        await client.quit()
+      }
     })
   })
 })
