@@ -1,11 +1,15 @@
 // The OpenAPI 3.1 document, generated from the route schemas, and Swagger UI at /docs.
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { readFileSync } from 'node:fs'
 import fp from 'fastify-plugin'
+
+/** The document's version is the package's, so the two never drift (src/ and dist/ both sit two levels down). */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
 export const OPENAPI_INFO = {
   title: 'Fluent REST Gateway',
-  version: '0.1.0',
+  version,
   description: 'Plain REST for Fluent Commerce. Each call becomes one Fluent GraphQL operation, sent with your tenant\'s OAuth token (shared through Redis). ' +
     'Authenticate with your API key: `Authorization: Bearer <key>` or `X-API-Key: <key>` (in Swagger UI: Authorize, then paste the key under bearerAuth). ' +
     'Every error is `application/problem+json` (RFC 9457).',
