@@ -38,17 +38,6 @@ export class CircuitBreaker {
     this.#onChange = options.onChange
   }
 
-  /** How many origins are refusing calls right now (open or waiting on their probe). */
-  get openCount (): number {
-    let count = 0
-    for (const circuit of this.#circuits.values()) if (circuit.state !== 'closed') count++
-    return count
-  }
-
-  stateOf (origin: string): CircuitState {
-    return this.#circuits.get(origin)?.state ?? 'closed'
-  }
-
   /**
    * Throws a typed 502 with Retry-After while the origin's circuit is open; once the cool-down is over it lets exactly
    * one call through as the probe (the others keep failing fast until that probe has answered).

@@ -54,6 +54,8 @@ export function retryAfterSeconds (headers: HttpAnswer['headers']): number | und
 
 /** A call that threw: past the deadline it is a timeout, otherwise Fluent could not be reached. */
 export function callFailure (error: unknown, signal: AbortSignal, what: string): Error {
+  // Already one of ours (an open circuit's fast 502): pass it on as it is.
+  if (error instanceof Error && typeof (error as { statusCode?: unknown }).statusCode === 'number') return error
   if (signal.aborted) return new UpstreamTimeoutError(`Fluent did not answer the ${what} in time`, { cause: error })
   return new UpstreamUnavailableError(`Fluent could not be reached for the ${what}`, { cause: error })
 }
@@ -78,7 +80,8 @@ function serverSideDetail (detail: UpstreamDetail): UpstreamDetail {
 /** The error for an answer that is not a usable 200 (after the 401 retry has been spent). */
 export function httpFailure (answer: HttpAnswer, body: GraphqlBody | undefined): Error {
   const status = answer.status
-  const detail = status >= 500 ? serverSideDetail(upstreamDetail(status, body?.errors)) : upstreamDetail(status, body?.errors)
+  // A 5xx's text can hold stack traces and host names, a 401's can quote the refused token: keep only their codes.
+  const detail = status >= 500 || status === 401 ? serverSideDetail(upstreamDetail(status, body?.errors)) : upstreamDetail(status, body?.errors)
   if (status === 401) return withExtras(new UpstreamAuthFailedError('Fluent refused the access token twice'), { upstream: detail })
   if (status === 429) {
     return withExtras(new RateLimitedError('Fluent is rate limiting this account'), { upstream: detail, retryAfterSeconds: retryAfterSeconds(answer.headers) ?? 1 })

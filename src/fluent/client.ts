@@ -55,16 +55,6 @@ function errorCode (error: unknown): string | undefined {
   return undefined
 }
 
-/** The open-circuit error behind `error`, if any: the token request wraps its transport's errors. */
-function openCircuit (error: unknown): Error | undefined {
-  let current: unknown = error
-  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    if (isCircuitOpenError(current)) return current
-    current = current.cause
-  }
-  return undefined
-}
-
 export interface FluentClient {
   /** Sends the request; answers Fluent's 200 GraphQL body as is (errors included), throws a typed error otherwise. */
   execute: (tenant: Tenant, request: GraphqlRequest, context: CallContext) => Promise<FluentAnswer>
@@ -112,7 +102,7 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
       report(request.operationName ?? 'anonymous', 'ok', performance.now() - started)
       return answer
     } catch (error) {
-      const outcome = openCircuit(error) === undefined ? (error as { code?: string }).code ?? 'error' : 'CIRCUIT_OPEN'
+      const outcome = isCircuitOpenError(error) ? 'CIRCUIT_OPEN' : (error as { code?: string }).code ?? 'error'
       report(request.operationName ?? 'anonymous', outcome, performance.now() - started)
       throw error
     }
@@ -148,7 +138,7 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
           // Fluent refused the token (expired or revoked): drop that one token, get a new one, retry once.
           renewedToken = true
           attempt--
-          await tokens.invalidate(tenant, token)
+          await tokens.invalidate(tenant, token, signal)
           continue
         }
         const parsed = parseBody(answer)
@@ -158,8 +148,6 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
         throw httpFailure(answer, parsed)
       }
     } catch (error) {
-      const circuit = openCircuit(error)
-      if (circuit !== undefined) throw circuit
       // Past the deadline anything still untyped (an aborted wait for a token or a back-off) is a timeout.
       if (signal.aborted && typeof (error as { statusCode?: unknown }).statusCode !== 'number') {
         throw new UpstreamTimeoutError('Fluent did not answer in time', { cause: error })

@@ -1,8 +1,8 @@
 // Fluent's OAuth token endpoint: password and refresh grants, form body only (never credentials in a URL).
 import type { Tenant } from '../config/tenants.js'
-import { UpstreamAuthFailedError, UpstreamUnavailableError, withExtras } from '../errors.js'
+import { RateLimitedError, UpstreamAuthFailedError, UpstreamUnavailableError, withExtras } from '../errors.js'
 import type { Transport } from './transport.js'
-import { callFailure } from './classify.js'
+import { callFailure, retryAfterSeconds } from './classify.js'
 
 export interface TokenGrant {
   accessToken: string
@@ -33,12 +33,19 @@ export async function requestToken (transport: Transport, tenant: Tenant, refres
   } catch {
     body = undefined
   }
+  // Only the OAuth error code travels on: an error_description can echo the refresh token or a credential, and a
+  // 5xx's text can hold internal host names.
   const detail = {
     status: answer.status,
-    codes: typeof body?.error === 'string' ? [body.error] : [],
-    messages: typeof body?.error_description === 'string' ? [body.error_description] : []
+    codes: typeof body?.error === 'string' && /^[a-z_]{1,64}$/.test(body.error) ? [body.error] : [],
+    messages: []
   }
 
+  if (answer.status === 429) {
+    throw withExtras(new RateLimitedError('Fluent is rate limiting token requests for this account'), {
+      upstream: detail, retryAfterSeconds: retryAfterSeconds(answer.headers) ?? 1
+    })
+  }
   if (answer.status === 400 || answer.status === 401 || answer.status === 403) {
     throw withExtras(new UpstreamAuthFailedError(`Fluent refused the credentials of tenant '${tenant.id}'`), { upstream: detail })
   }

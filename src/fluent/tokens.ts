@@ -73,6 +73,8 @@ export class TokenProvider {
   readonly #l1 = new Map<string, CachedToken>()
   readonly #inFlight = new Map<string, Promise<CachedToken>>()
   readonly #authFailures = new Map<string, AuthFailure>()
+  /** The token Fluent last refused, per cache key: a copy still in Redis (or written back by a racing read) is a miss. */
+  readonly #refused = new Map<string, string>()
   readonly #keys = new WeakMap<Tenant, string>()
 
   constructor (options: TokenProviderOptions) {
@@ -98,7 +100,7 @@ export class TokenProvider {
   async get (tenant: Tenant, signal?: AbortSignal): Promise<string> {
     const key = this.#key(tenant)
     const cached = this.#l1.get(key)
-    if (cached !== undefined && usable(cached)) {
+    if (cached !== undefined && this.#fresh(key, cached)) {
       this.#options.observer?.tokenCache?.('l1')
       return cached.accessToken
     }
@@ -112,16 +114,26 @@ export class TokenProvider {
       return (await raceSignal(flight, signal)).accessToken
     } catch (error) {
       // The renewal is early by design: when it fails, the old token still works until it actually expires.
-      if (cached !== undefined && Date.now() < cached.expiresAt && signal?.aborted !== true) return cached.accessToken
+      if (cached !== undefined && Date.now() < cached.expiresAt && cached.accessToken !== this.#refused.get(key) &&
+        signal?.aborted !== true) return cached.accessToken
       throw error
     }
   }
 
-  /** Forgets `accessToken` after Fluent refused it, unless a newer token has already replaced it. */
-  async invalidate (tenant: Tenant, accessToken: string): Promise<void> {
+  /**
+   * Forgets `accessToken` after Fluent refused it, unless a newer token has already replaced it. It is marked refused
+   * at once, so a lookup racing the Redis delete cannot bring it back; `signal` bounds the wait for Redis.
+   */
+  async invalidate (tenant: Tenant, accessToken: string, signal?: AbortSignal): Promise<void> {
     const key = this.#key(tenant)
+    this.#refused.set(key, accessToken)
     if (this.#l1.get(key)?.accessToken === accessToken) this.#l1.delete(key)
-    await this.#tryStore(async (store) => { await store.deleteIfSame(key, accessToken) })
+    await raceSignal(this.#tryStore(async (store) => { await store.deleteIfSame(key, accessToken) }), signal)
+  }
+
+  /** A token to use as it is: before its renewal time and not the one Fluent last refused. */
+  #fresh (key: string, token: CachedToken): boolean {
+    return usable(token) && token.accessToken !== this.#refused.get(key)
   }
 
   /** Runs a Redis call when Redis is usable; answers REDIS_DOWN instead of throwing when it is not. */
@@ -156,7 +168,7 @@ export class TokenProvider {
       // password grant it is (one per process, thanks to the in-process single-flight).
       const shared = await this.#tryStore(async (store) => await store.get(key))
       if (shared === REDIS_DOWN) return await this.#fetch(tenant, key, undefined, false)
-      if (shared !== undefined && usable(shared)) {
+      if (shared !== undefined && this.#fresh(key, shared)) {
         this.#options.observer?.tokenCache?.('l2')
         return this.#keep(key, shared)
       }
@@ -181,7 +193,7 @@ export class TokenProvider {
       // Another replica may have stored a token, or met refused credentials, between our read and our lock.
       const shared = await this.#tryStore(async (store) => await store.get(key))
       if (shared === REDIS_DOWN) return await this.#fetch(tenant, key, undefined, false)
-      if (shared !== undefined && usable(shared)) {
+      if (shared !== undefined && this.#fresh(key, shared)) {
         this.#options.observer?.tokenCache?.('l2')
         return this.#keep(key, shared)
       }
@@ -200,7 +212,7 @@ export class TokenProvider {
       await sleep(this.#options.pollMs)
       const shared = await this.#tryStore(async (store) => await store.get(key))
       if (shared === REDIS_DOWN) return undefined
-      if (shared !== undefined && usable(shared)) return shared
+      if (shared !== undefined && this.#fresh(key, shared)) return shared
       await this.#throwIfRefusedElsewhere(key)
       const held = await this.#tryStore(async (store) => await store.lockHeld(key))
       if (held !== true) return undefined
