@@ -7,7 +7,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = typeof LOG_LEVELS[number]
 
 export const EnvSchema = Type.Object({
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'TCP port to listen on' }),
+  PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3000, description: 'TCP port to listen on' }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'address to listen on' }),
   // One enum rather than a union of literals, so a bad value gives one message listing the levels, not one per level.
   LOG_LEVEL: Type.Unsafe<LogLevel>(Type.String({ enum: [...LOG_LEVELS], default: 'info', description: `pino level: ${LOG_LEVELS.join(', ')}` })),
@@ -39,9 +39,9 @@ export type Env = Static<typeof EnvSchema>
 /** Reads and validates the environment; throws an Error naming the offending variable. */
 export function loadEnv (env: NodeJS.ProcessEnv = process.env): Env {
   const config = envSchema<Env>({ schema: EnvSchema, data: env, dotenv: false })
+  // Strict base64 of 32 bytes: Node's decoder skips stray characters, which would let a mangled key through.
   if (config.TOKEN_ENCRYPTION_KEY !== undefined) {
-    const key = Buffer.from(config.TOKEN_ENCRYPTION_KEY, 'base64')
-    if (key.length !== 32) {
+    if (!/^[A-Za-z0-9+/]{43}=$/.test(config.TOKEN_ENCRYPTION_KEY)) {
       throw new Error('env/TOKEN_ENCRYPTION_KEY must be base64 of exactly 32 bytes (make one with: openssl rand -base64 32)')
     }
   }
@@ -52,6 +52,10 @@ export function loadEnv (env: NodeJS.ProcessEnv = process.env): Env {
   if (redisModes.length > 1) throw new Error(`env/${redisModes[1]} cannot be combined with ${redisModes[0]}: set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES`)
   if ((config.REDIS_SENTINELS === undefined) !== (config.REDIS_SENTINEL_NAME === undefined)) {
     throw new Error('env/REDIS_SENTINEL_NAME and REDIS_SENTINELS go together: the sentinels and the name of the master they monitor')
+  }
+  // The drain delay is spent inside the grace period: a grace no longer than it cuts every in-flight request at SIGTERM.
+  if (config.SHUTDOWN_GRACE_MS <= config.SHUTDOWN_DRAIN_DELAY_MS) {
+    throw new Error(`env/SHUTDOWN_GRACE_MS (${config.SHUTDOWN_GRACE_MS}) must be longer than SHUTDOWN_DRAIN_DELAY_MS (${config.SHUTDOWN_DRAIN_DELAY_MS})`)
   }
   return config
 }

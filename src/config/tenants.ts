@@ -26,8 +26,6 @@ export const TenantsFileSchema = Type.Object({
   tenants: Type.Array(TenantSchema, { minItems: 1 })
 }, { additionalProperties: false })
 
-export type TenantEntry = Static<typeof TenantSchema>
-
 /** A tenant as the gateway uses it: defaults applied, key digests without their prefix. */
 export interface Tenant {
   id: string

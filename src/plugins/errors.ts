@@ -61,25 +61,27 @@ export function toProblem (error: GatewayError, request: FastifyRequest): Proble
   let detail = error.message
   let errors: ValidationIssue[] | undefined = error.errors
 
+  const fastifyCode = error.code === undefined ? undefined : FASTIFY_CODES[error.code]
+  const statusCode = typeof error.statusCode === 'number' ? STATUS_CODES[error.statusCode] : undefined
+
   if (error.validation !== undefined) {
     code = 'VALIDATION_FAILED'
     status = 400
     errors = validationIssues(error)
     detail = errors.map((issue) => `${issue.path} ${issue.message}`).join('; ')
-  } else if (error.code !== undefined && error.code in TITLES && typeof error.statusCode === 'number') {
+  } else if (error.code !== undefined && Object.hasOwn(TITLES, error.code) && typeof error.statusCode === 'number') {
     code = error.code
     status = error.statusCode
-  } else if (error.code !== undefined && FASTIFY_CODES[error.code] !== undefined) {
-    code = FASTIFY_CODES[error.code] ?? 'VALIDATION_FAILED'
+  } else if (fastifyCode !== undefined) {
+    code = fastifyCode
     status = error.statusCode ?? 400
-  } else if (typeof error.statusCode === 'number' && STATUS_CODES[error.statusCode] !== undefined) {
-    code = STATUS_CODES[error.statusCode] ?? 'INTERNAL'
+  } else if (statusCode !== undefined && typeof error.statusCode === 'number') {
+    code = statusCode
     status = error.statusCode
     if (status >= 500) detail = 'The gateway cannot take this request now; retry after the time in Retry-After.'
-  } else if (error instanceof SyntaxError || (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500)) {
+  } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     code = 'VALIDATION_FAILED'
     status = 400
-    detail = error instanceof SyntaxError ? `the body is not valid JSON: ${error.message}` : error.message
   } else {
     code = 'INTERNAL'
     status = 500

@@ -42,7 +42,11 @@ describe('loadEnv', () => {
     ['FLUENT_TIMEOUT_MS', '50', /FLUENT_TIMEOUT_MS must be >= 100/],
     ['FLUENT_TIMEOUT_MS', 'soon', /FLUENT_TIMEOUT_MS must be integer/],
     ['TOKEN_ENCRYPTION_KEY', Buffer.alloc(16).toString('base64'), /TOKEN_ENCRYPTION_KEY must be base64 of exactly 32 bytes/],
-    ['TOKEN_ENCRYPTION_KEY', 'not base64 at all', /TOKEN_ENCRYPTION_KEY/]
+    ['TOKEN_ENCRYPTION_KEY', 'not base64 at all', /TOKEN_ENCRYPTION_KEY/],
+    // Node's base64 decoder would skip the stray characters and find 32 bytes.
+    ['TOKEN_ENCRYPTION_KEY', `!!!!${Buffer.alloc(32, 7).toString('base64')}@@`, /TOKEN_ENCRYPTION_KEY must be base64 of exactly 32 bytes/],
+    ['PORT', '0', /PORT must be >= 1/],
+    ['SHUTDOWN_DRAIN_DELAY_MS', '30000', /SHUTDOWN_GRACE_MS \(25000\) must be longer than SHUTDOWN_DRAIN_DELAY_MS \(30000\)/]
   ])('refuses %s=%s with a message naming it', (name, value, message) => {
     expect(() => loadEnv({ ...base, [name]: value })).toThrow(message)
   })
