@@ -6,11 +6,11 @@ import { SimulatorStore } from './store.js'
 import { CREDENTIAL_PARAMS, TokenRegistry } from './tokens.js'
 import { readGraphqlBody, runGraphql } from './graphql.js'
 import type {
-  Counters, Faults, GraphqlFailure, GraphqlRecord, Simulator, SimulatorAccount, SimulatorOptions, TokenRecord
+  Counters, Faults, GraphqlFailure, GraphqlRecord, IssuedTokenRecord, Simulator, SimulatorAccount, SimulatorOptions, TokenRecord
 } from './types.js'
 
 export type {
-  Counters, Faults, GraphqlFailure, GraphqlRecord, Simulator, SimulatorAccount, SimulatorOptions, TokenRecord
+  Counters, Faults, GraphqlFailure, GraphqlRecord, IssuedTokenRecord, Simulator, SimulatorAccount, SimulatorOptions, TokenRecord
 } from './types.js'
 export { simulatorSdl } from './schema.js'
 
@@ -139,6 +139,7 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
   const counters: Counters = { tokenRequests: 0, graphqlRequests: 0, expiredTokenRequests: 0, unauthorizedRequests: 0 }
   const requests: GraphqlRecord[] = []
   const tokenRequests: TokenRecord[] = []
+  const issuedTokens: IssuedTokenRecord[] = []
   // Aborted by close(): delayed and hung requests stop waiting and are never answered.
   const closing = new AbortController()
 
@@ -205,6 +206,11 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
       return
     }
     const answer = tokens.grant(form, faults)
+    if (answer.status === 200 && (grantType === 'password' || grantType === 'refresh_token')) {
+      const issued: IssuedTokenRecord = { grantType, accessToken: String(answer.body.access_token), at: Date.now() }
+      if (typeof answer.body.refresh_token === 'string') issued.refreshToken = answer.body.refresh_token
+      issuedTokens.push(issued)
+    }
     sendJson(res, answer.status, answer.body, noStore)
   }
 
@@ -354,6 +360,7 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
     counters,
     requests,
     tokenRequests,
+    issuedTokens,
     revokeTokens: () => { tokens.revokeAccessTokens() },
     reset: () => {
       Object.assign(faults, defaultFaults(initialTtl))
@@ -363,6 +370,7 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
       counters.unauthorizedRequests = 0
       requests.length = 0
       tokenRequests.length = 0
+      issuedTokens.length = 0
       store.seed()
     },
     close: async () => {

@@ -66,6 +66,15 @@ export interface TokenRecord {
   at: number
 }
 
+/** One successful grant: the tokens the simulator handed out (tests use it to prove none of them leaks). */
+export interface IssuedTokenRecord {
+  grantType: 'password' | 'refresh_token'
+  accessToken: string
+  /** Present while the issueRefreshToken fault is on. */
+  refreshToken?: string
+  at: number
+}
+
 export interface Simulator {
   /** e.g. 'http://127.0.0.1:4000' */
   url: string
@@ -73,9 +82,11 @@ export interface Simulator {
   counters: Counters
   requests: GraphqlRecord[]
   tokenRequests: TokenRecord[]
+  /** Every access and refresh token issued, in order (secrets: for tests, never sent anywhere). */
+  issuedTokens: IssuedTokenRecord[]
   /** Every access token issued so far becomes invalid (401 on use). */
   revokeTokens: () => void
-  /** Clears faults, counters and records and puts the store back to its seed; tokens stay valid. */
+  /** Clears faults, counters and records (issued tokens included) and puts the store back to its seed; tokens stay valid. */
   reset: () => void
   /** Stops listening and destroys open sockets, hung requests included. */
   close: () => Promise<void>

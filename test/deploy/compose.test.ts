@@ -180,8 +180,9 @@ describe('deploy/compose/haproxy.cfg', () => {
   // Debian puts haproxy in /usr/sbin, which a non-root PATH may lack.
   const haproxy = ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy'].find((path) => existsSync(path)) ?? 'haproxy'
   const found = spawnSync(haproxy, ['-v']).error === undefined
-  // CI installs haproxy (.ci/run); elsewhere the check runs when haproxy is installed.
-  it.runIf(found || process.env.CI === 'true')('passes `haproxy -c`, with no warning beyond the compose hostnames it cannot resolve here', () => {
+  // CI installs haproxy (.ci/run), so there a missing haproxy fails the test; elsewhere it is skipped, saying why.
+  it('passes `haproxy -c`, with no warning beyond the compose hostnames it cannot resolve here', (ctx) => {
+    ctx.skip(!found && process.env.CI !== 'true', 'haproxy not installed; .ci/run installs it')
     const result = spawnSync(haproxy, ['-c', '-f', configPath], { encoding: 'utf8' })
     expect(result.error).toBeUndefined()
     expect(result.status, result.stderr + result.stdout).toBe(0)

@@ -9,7 +9,8 @@ import { startGatewayProcess, writeTenantsFile, type GatewayProcess, type Tenant
 
 const ROUNDS = 10
 const BURST = 300
-const BACKOFF_MS = 1_500
+/** Long enough that a burst of 200 on a busy machine ends well inside it: the burst must meet one refusal, not two. */
+const BACKOFF_MS = 5_000
 
 // One cold tenant per burst round (the token cache key includes the tenant id), all on the same Fluent account.
 const rounds: TestTenant[] = Array.from({ length: ROUNDS }, (_, index) => ({ id: `burst-${index}`, apiKey: newApiKey() }))
@@ -105,6 +106,7 @@ describe('three replicas sharing Redis', () => {
     }
     expect(sim.counters.tokenRequests).toBe(1)
 
+    // The back-off counts from the refusal, which came before the burst ended: past it for certain now.
     await sleep(BACKOFF_MS + 200)
     const second = await burst(wrongPassword, 200)
     expect(second.every((answer) => answer.status === 502 && answer.body.code === 'UPSTREAM_AUTH_FAILED')).toBe(true)
@@ -127,8 +129,10 @@ describe('three replicas sharing Redis', () => {
     expect(statuses.filter((status) => status !== 200)).toEqual([])
     expect(sim.counters.expiredTokenRequests).toBe(0)
     expect(sim.counters.unauthorizedRequests).toBe(0)
-    // Renewed about every 4 s for the whole cluster, not once per replica.
+    // Renewed about every 4 s (1 s before expiry) for the whole cluster: at 0, ~4, ~8 and ~12 s, so 4 (3 if a slow
+    // loop lets the last renewal slip past 15 s). Room for two more on a busy machine (a Redis reply read late makes a
+    // replica fetch its own), far from once per replica (3 × 4 = 12).
     expect(sim.counters.tokenRequests).toBeGreaterThanOrEqual(3)
-    expect(sim.counters.tokenRequests).toBeLessThanOrEqual(5)
+    expect(sim.counters.tokenRequests).toBeLessThanOrEqual(6)
   }, 30_000)
 })

@@ -32,6 +32,17 @@ async function untilShared (redis: Redis, prefix: string, count: number): Promis
   await sleep(50)
 }
 
+/** Polls /readyz until it reports Redis `state`, for at most 5 s. */
+async function untilReadiness (gw: TestGateway, state: 'up' | 'down'): Promise<void> {
+  const deadline = Date.now() + 5_000
+  for (;;) {
+    const body = (await call(gw.url, '/readyz')).body as { redis?: string }
+    if (body.redis === state) return
+    if (Date.now() > deadline) throw new Error(`/readyz did not report redis ${state} within 5 s: ${JSON.stringify(body)}`)
+    await sleep(50)
+  }
+}
+
 /** Calls (or commands, for the script) per command name, from INFO commandstats. */
 async function commandCalls (redis: Redis): Promise<Map<string, number>> {
   const calls = new Map<string, number>()
@@ -210,7 +221,8 @@ describe('the rate limit', () => {
 
     it('keeps limiting on its own when Redis is killed, no request waiting, and reports readiness degraded', async () => {
       redis = await startRedisServer()
-      const gw = await start({ redisUrl: redis.url, env: { RATE_LIMIT_MAX: '3' } })
+      // A command timeout well above the bound below, so a request that waited on Redis even once would show.
+      const gw = await start({ redisUrl: redis.url, env: { ...PATIENT_REDIS, RATE_LIMIT_MAX: '3' } })
       expect((await call(gw, '/me')).status).toBe(200)
 
       await redis.stop()
@@ -219,7 +231,8 @@ describe('the rate limit', () => {
 
       // The replica goes on from the count it had (1), alone: two more, then 429.
       expect(answers.map((answer) => answer.status)).toEqual([200, 200, 429, 429, 429])
-      // Nothing waits on a dead Redis: the count is in memory and the connection is known closed.
+      // Nothing waits on a dead Redis: the count is in memory and the connection is known closed. One command
+      // timeout (2 s) would exceed the bound.
       for (const answer of answers) expect(answer.ms).toBeLessThan(1_000)
       expect((await call(gw.url, '/readyz')).body).toMatchObject({ status: 'degraded', redis: 'down' })
       expect(sim.requests).toHaveLength(3)
@@ -228,7 +241,7 @@ describe('the rate limit', () => {
     it('keeps counting without waiting when Redis stops answering, and shares the count again once it is back', async () => {
       redis = await startRedisServer()
       const prefix = `rl${randomBytes(4).toString('hex')}:`
-      const gw = await start({ redisUrl: redis.url, env: { RATE_LIMIT_MAX: '100', REDIS_COMMAND_TIMEOUT_MS: '200', REDIS_KEY_PREFIX: prefix } })
+      const gw = await start({ redisUrl: redis.url, env: { ...PATIENT_REDIS, RATE_LIMIT_MAX: '100', REDIS_KEY_PREFIX: prefix } })
       expect((await call(gw, '/me')).status).toBe(200)
 
       redis.process.kill('SIGSTOP')
@@ -237,16 +250,18 @@ describe('the rate limit', () => {
         for (let i = 0; i < 5; i++) answers.push(await call(gw, '/me'))
 
         expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200])
-        // Requests answer from memory: only the background flush meets the command timeout (and marks Redis down).
-        for (const answer of answers) expect(answer.ms).toBeLessThan(500)
+        // Requests answer from memory: only the background flush meets the command timeout (2 s, which any request
+        // that waited on Redis would have exceeded the bound by) and marks Redis down.
+        for (const answer of answers) expect(answer.ms).toBeLessThan(1_000)
+        // Resumed only once a flush has timed out, so its hits are sent again late.
+        await untilReadiness(gw, 'down')
       } finally {
         redis.process.kill('SIGCONT')
       }
 
       // Shared again once Redis answers (its probe runs every second): every hit counted, none twice, even the ones
       // whose flush timed out and ran late.
-      await sleep(1_500)
-      expect((await call(gw.url, '/readyz')).body).toMatchObject({ redis: 'up' })
+      await untilReadiness(gw, 'up')
       const back = await call(gw, '/me')
       expect(back.status).toBe(200)
       expect(back.headers.get('x-ratelimit-remaining')).toBe('93')

@@ -146,6 +146,16 @@ describe('Redis faults under steady traffic', () => {
   }, 30_000)
 
   it('keeps every request under the command timeout plus upstream time while Redis is paused', async () => {
+    // Upstream time as this machine serves the same traffic right now, Redis answering (token renewals included:
+    // tokens live 2 s). A request that waited out the 5 s pause would exceed the bound below, however busy the machine.
+    const baseline = steadyTraffic(40, 30_000)
+    await sleep(2_500)
+    const baselineOutcomes = await baseline.stop()
+    expect(baselineOutcomes.filter((outcome) => outcome.status !== 200)).toEqual([])
+    const sorted = baselineOutcomes.map((outcome) => outcome.ms).sort((a, b) => a - b)
+    const baselineP99 = sorted[Math.max(0, Math.ceil(sorted.length * 0.99) - 1)] ?? 0
+    const bound = COMMAND_TIMEOUT_MS + baselineP99 + 1_000
+
     const warningsBefore = gateways.map(outageWarnings)
     const traffic = steadyTraffic(40, 30_000)
     await sleep(600)
@@ -167,11 +177,17 @@ describe('Redis faults under steady traffic', () => {
     const recoveredMs = await waitForReadiness('ok', 5_000)
     const outcomes = await traffic.stop()
     const slowest = Math.max(...outcomes.map((outcome) => outcome.ms))
-    console.log(`Redis paused 5 s: ${outcomes.length} requests, slowest ${slowest.toFixed(0)} ms (command timeout ${COMMAND_TIMEOUT_MS} ms); degraded noticed in ${noticedMs} ms, ok again ${recoveredMs} ms after SIGCONT`)
+    console.log(`Redis paused 5 s: ${outcomes.length} requests, slowest ${slowest.toFixed(0)} ms (bound ${bound.toFixed(0)} ms: command timeout ${COMMAND_TIMEOUT_MS} ms + p99 ${baselineP99.toFixed(0)} ms of ${sorted.length} requests without the pause + 1000 ms); degraded noticed in ${noticedMs} ms, ok again ${recoveredMs} ms after SIGCONT`)
     expect(outcomes.filter((outcome) => outcome.status !== 200)).toEqual([])
-    expect(slowest).toBeLessThan(COMMAND_TIMEOUT_MS + 500)
-    expect(gateways.map(outageWarnings)).toEqual(warningsBefore.map((count) => count + 1))
-  }, 30_000)
+    expect(slowest).toBeLessThan(bound)
+    // One warning for the pause; as in the kill test, a health ping timing out on its own on a loaded machine may add
+    // a second, short outage, and no more.
+    gateways.forEach((gateway, index) => {
+      const added = outageWarnings(gateway) - (warningsBefore[index] ?? 0)
+      expect(added).toBeGreaterThanOrEqual(1)
+      expect(added).toBeLessThanOrEqual(2)
+    })
+  }, 40_000)
 
   it('boots degraded at once when Redis is not there yet, serves, and uses Redis once it appears', async () => {
     const port = await freePort()
@@ -179,7 +195,12 @@ describe('Redis faults under steady traffic', () => {
     const gateway = await startGateway({ sim, redisUrl: `redis://127.0.0.1:${port}` })
     let late: RedisServer | undefined
     try {
-      expect(Date.now() - booting).toBeLessThan(1_500)
+      // At once: the refused connection ends the boot wait (it would allow a silent Redis 2 s); the bound is wide for a
+      // busy machine. The one outage warning reports that refusal.
+      expect(Date.now() - booting).toBeLessThan(5_000)
+      const warnings = gateway.logs.lines.map((line) => JSON.parse(line) as { msg?: string, err?: { code?: string } })
+        .filter((entry) => entry.msg === 'Redis is unreachable; serving from the in-process cache until it returns')
+      expect(warnings).toMatchObject([{ err: { code: 'ECONNREFUSED' } }])
       const ready = async (): Promise<unknown> => (await call(gateway.url, '/readyz')).body
       expect(await ready()).toEqual({ status: 'degraded', redis: 'down' })
       const me = await call(gateway, '/me')

@@ -148,20 +148,35 @@ describe('real Sentinel and Cluster', () => {
   })
 
   it('uses a Redis Cluster: one token request for a burst over two replicas, and 401 renewal through it', async () => {
-    const ports = await Promise.all([0, 1, 2].map(async () => await freePort()))
+    // Each node also listens on its cluster bus port, port + 10000: that one must be free too, and no node's port
+    // may be another's bus port.
+    const ports: number[] = []
+    while (ports.length < 3) {
+      ports.push(await freePort({ alsoFree: [10_000], exclude: ports.flatMap((port) => [port, port + 10_000, port - 10_000]) }))
+    }
     for (const port of ports) {
       const nodeDir = mkdtempSync(join(dir, `node-${port}-`))
       children.push(await spawnRedis(['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'], 'Ready to accept connections', nodeDir))
     }
     const create = spawn('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'ignore' })
-    expect(await new Promise((resolve) => create.once('exit', resolve))).toBe(0)
+    const created = await new Promise((resolve) => {
+      create.once('exit', resolve)
+      create.once('error', (error) => { resolve(error.message) })
+    })
+    expect(created, 'redis-cli --cluster create (redis-cli: Debian\'s redis-tools, which .ci/run installs)').toBe(0)
     const probe = new Redis(ports[0] ?? 0, '127.0.0.1')
+    let clusterInfo = ''
     try {
       const started = Date.now()
-      while (!(await probe.cluster('INFO') as string).includes('cluster_state:ok') && Date.now() - started < 10_000) await sleep(50)
+      for (;;) {
+        clusterInfo = await probe.cluster('INFO') as string
+        if (clusterInfo.includes('cluster_state:ok') || Date.now() - started >= 10_000) break
+        await sleep(50)
+      }
     } finally {
       probe.disconnect()
     }
+    expect(clusterInfo).toContain('cluster_state:ok')
 
     const env = { ...quiet, REDIS_CLUSTER_NODES: ports.map((port) => `127.0.0.1:${port}`).join(','), REDIS_KEY_PREFIX: 'cluster:' }
     const replicas = await Promise.all([0, 1].map(async () => await startGateway({ sim, tenants, env })))

@@ -128,7 +128,8 @@ describe('graceful shutdown', () => {
   })
 
   it('answers /readyz 503 during the drain delay while still serving requests, each on a closing connection', async () => {
-    const gateway = await start({ SHUTDOWN_DRAIN_DELAY_MS: '1500', SHUTDOWN_GRACE_MS: '10000' })
+    // A drain delay wide enough that the two calls below land inside it on a busy machine; the grace period holds it.
+    const gateway = await start({ SHUTDOWN_DRAIN_DELAY_MS: '5000', SHUTDOWN_GRACE_MS: '15000' })
     const ready = await call(gateway.url, '/readyz')
     expect(ready.status).toBe(200)
     expect(ready.headers.get('connection')).toBe('keep-alive')

@@ -70,7 +70,11 @@ describe('tokens encrypted at rest', () => {
   it('treats a token sealed with another key as a miss, not a crash, and fetches a new one', async () => {
     const prefix = `te${randomBytes(4).toString('hex')}:`
     const before = sim.counters.tokenRequests
-    for (const key of [randomBytes(32), randomBytes(32)]) {
+    const sealed = async (): Promise<string[]> => {
+      const keys = await redis.keys(`${prefix}token:*`)
+      return await Promise.all(keys.map(async (key) => await redis.get(key) ?? ''))
+    }
+    const runWithKey = async (key: Buffer): Promise<void> => {
       const gateway = await startGateway({ sim, redisUrl: inject('redisUrl'), tenants, env: { TOKEN_ENCRYPTION_KEY: key.toString('base64'), REDIS_KEY_PREFIX: prefix } })
       try {
         expect(await getMe(gateway)).toBe(200)
@@ -78,7 +82,20 @@ describe('tokens encrypted at rest', () => {
         await gateway.close()
       }
     }
+
+    await runWithKey(randomBytes(32))
+    // The second gateway finds a token there, sealed with the first one's key.
+    const first = await sealed()
+    expect(first).toHaveLength(1)
+    expect(first[0]).toMatch(/^v1:/)
+    await runWithKey(randomBytes(32))
+
     expect(sim.counters.tokenRequests - before).toBe(2)
+    // It replaced it with its own.
+    const second = await sealed()
+    expect(second).toHaveLength(1)
+    expect(second[0]).toMatch(/^v1:/)
+    expect(second[0]).not.toBe(first[0])
   })
 
   it('does not read a token copied under another tenant\'s key', async () => {
@@ -89,9 +106,11 @@ describe('tokens encrypted at rest', () => {
     try {
       expect(await getMe(gateway)).toBe(200)
       const [ownerKey] = await redis.keys(`${prefix}token:owner:*`)
+      expect(ownerKey).toBeDefined()
       // Same Fluent account, so the fingerprint part of the key is the same; only the tenant id differs.
       const thiefKey = (ownerKey ?? '').replace(':token:owner:', ':token:thief:')
-      await redis.copy(ownerKey ?? '', thiefKey)
+      expect(thiefKey).not.toBe(ownerKey)
+      expect(await redis.copy(ownerKey ?? '', thiefKey)).toBe(1)
       const before = sim.counters.tokenRequests
       const thief = await call(gateway, '/me', { apiKey: both[1]!.apiKey })
       expect(thief.status).toBe(200)

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import type { Tenant } from '../../src/config/tenants.js'
 import { parseTenants } from '../../src/config/tenants.js'
 import { requestToken } from '../../src/fluent/oauth.js'
@@ -27,7 +27,24 @@ afterAll(async () => {
   await transport.close()
   await sim.close()
 })
-afterEach(() => { sim.reset() })
+afterEach(() => {
+  vi.useRealTimers()
+  sim.reset()
+})
+
+/** Lifetime of the tokens in the renewal tests: renewal 12 s before expiry, at 48 s. */
+const TTL_SECONDS = 60
+
+/**
+ * Fakes this process's Date (only: timers, and Redis's own clock, run in real time); `advance(ms)` moves it ahead at
+ * once. The provider and the simulator both read Date, so a token ages at once, while Redis, expiring keys in real
+ * time, keeps a stored token as it would until its real expiry: advance to before expiry only, or expect it still stored.
+ * Start it before the first token is fetched; afterEach goes back to the real clock.
+ */
+function fakeClock (): { advance: (ms: number) => void } {
+  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true })
+  return { advance: (ms) => { vi.setSystemTime(Date.now() + ms) } }
+}
 
 /** A fresh tenant id each time, so every test starts cold. */
 function newTenant (password = ACCOUNT.password): Tenant {
@@ -125,15 +142,16 @@ describe('TokenProvider', () => {
   })
 
   it('uses the refresh grant first, once, on the replica that holds the lock', async () => {
+    const clock = fakeClock()
     sim.faults.issueRefreshToken = true
-    sim.faults.tokenTtlSeconds = 1
+    sim.faults.tokenTtlSeconds = TTL_SECONDS
     const prefix = newPrefix()
     const replicas = [replica(prefix), replica(prefix), replica(prefix)]
     const tenant = newTenant()
     const first = await replicas[0]!.tokens.get(tenant)
     // Every replica holds the token (and its refresh token) in memory.
     await Promise.all(replicas.map(async ({ tokens }) => await tokens.get(tenant)))
-    await sleep(850) // past the renewal time (1 s lifetime, 200 ms margin), before expiry
+    clock.advance(54_000) // past the renewal time (48 s), 6 s before expiry
 
     sim.faults.tokenDelayMs = 100
     const renewed = await Promise.all(Array.from({ length: 30 }, async (_, index) => await replicas[index % 3]!.tokens.get(tenant)))
@@ -143,8 +161,9 @@ describe('TokenProvider', () => {
   })
 
   it('falls back to the password grant when the refresh token no longer works', async () => {
+    const clock = fakeClock()
     sim.faults.issueRefreshToken = true
-    sim.faults.tokenTtlSeconds = 1
+    sim.faults.tokenTtlSeconds = TTL_SECONDS
     const { tokens, store } = replica(newPrefix())
     const tenant = newTenant()
     const first = await tokens.get(tenant)
@@ -157,7 +176,7 @@ describe('TokenProvider', () => {
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: ACCOUNT.clientId, client_secret: ACCOUNT.clientSecret })
     })
     expect(spent.status).toBe(200)
-    await sleep(850)
+    clock.advance(54_000) // past the renewal time (48 s), 6 s before expiry
 
     const renewed = await tokens.get(tenant)
     expect(renewed).not.toBe(first)
@@ -190,14 +209,17 @@ describe('TokenProvider', () => {
   })
 
   it('keeps using the current token until it expires when its early renewal fails', async () => {
-    sim.faults.tokenTtlSeconds = 2
+    const clock = fakeClock()
+    sim.faults.tokenTtlSeconds = TTL_SECONDS
     const { tokens } = replica(newPrefix())
     const tenant = newTenant()
     const first = await tokens.get(tenant)
-    await sleep(1_650) // past renewal (400 ms margin), before expiry
+    clock.advance(54_000) // past the renewal time (48 s), 6 s before expiry
     sim.faults.badCredentials = true
     expect(await tokens.get(tenant)).toBe(first)
-    await sleep(450) // now expired
+    // The renewal was tried, and refused.
+    expect(sim.tokenRequests).toHaveLength(2)
+    clock.advance(10_000) // now expired (and past the 5 s back-off of the refusal)
     await expect(tokens.get(tenant)).rejects.toMatchObject({ code: 'UPSTREAM_AUTH_FAILED' })
   })
 

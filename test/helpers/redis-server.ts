@@ -13,7 +13,17 @@ export interface RedisServer {
   stop: () => Promise<void>
 }
 
-export async function freePort (): Promise<number> {
+/** Whether `port` can be bound on the loopback interface right now. */
+async function canListen (port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => { server.close(() => resolve(true)) })
+  })
+}
+
+async function anyFreePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer()
     server.unref()
@@ -26,6 +36,30 @@ export async function freePort (): Promise<number> {
   })
 }
 
+export interface FreePortOptions {
+  /**
+   * Offsets whose ports must be free too, e.g. [10000] for a Redis Cluster node, which also listens on its bus port
+   * (port + 10000).
+   */
+  alsoFree?: number[]
+  /** Ports not to answer (already chosen for something else). */
+  exclude?: Iterable<number>
+}
+
+/** A loopback port free right now (and, with options, whose companion ports are free too). */
+export async function freePort (options: FreePortOptions = {}): Promise<number> {
+  const offsets = options.alsoFree ?? []
+  const excluded = new Set(options.exclude ?? [])
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await anyFreePort()
+    const companions = offsets.map((offset) => port + offset)
+    if ([port, ...companions].some((candidate) => excluded.has(candidate))) continue
+    if (companions.some((companion) => companion < 1 || companion > 65_535)) continue
+    if ((await Promise.all(companions.map(canListen))).every(Boolean)) return port
+  }
+  throw new Error(`no free port found${offsets.length === 0 ? '' : ` with port + ${offsets.join(', ')} free too`}`)
+}
+
 function assertRedisInstalled (): void {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' })
   if (probe.error !== undefined || probe.status !== 0) {
@@ -36,37 +70,61 @@ function assertRedisInstalled (): void {
   }
 }
 
+/** A redis-server that could not start because another process took its port between freePort() and its bind. */
+class AddressInUseError extends Error {}
+
 /** Starts redis-server on `port` (a free one when not given) and resolves once it accepts connections. */
 export async function startRedisServer (port?: number): Promise<RedisServer> {
   assertRedisInstalled()
-  const chosen = port ?? await freePort()
+  if (port !== undefined) return await launchRedisServer(port)
+  // A free port can be taken by another test file's process before redis-server binds it: try another one then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchRedisServer(await freePort())
+    } catch (error) {
+      if (!(error instanceof AddressInUseError) || attempt >= 5) throw error
+    }
+  }
+}
+
+async function launchRedisServer (port: number): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fgw-redis-'))
   const child = spawn('redis-server', [
-    '--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
     '--dir', dir, '--protected-mode', 'yes'
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
 
-  await new Promise<void>((resolve, reject) => {
-    let output = ''
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${chosen}:\n${output}`)), 10_000)
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer)
-        resolve()
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let output = ''
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${port}:\n${output}`)), 10_000)
+      for (const stream of [child.stdout, child.stderr]) {
+        stream?.on('data', (chunk: Buffer) => {
+          output += chunk.toString()
+          if (output.includes('Ready to accept connections')) {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
       }
+      // 'close', not 'exit': it comes after the output is read to the end, the bind error included.
+      child.once('close', (code) => {
+        clearTimeout(timer)
+        const message = `redis-server exited with code ${code}:\n${output}`
+        reject(/address already in use/i.test(output) ? new AddressInUseError(message) : new Error(message))
+      })
     })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`redis-server exited with code ${code}:\n${output}`))
-    })
-  })
+  } catch (error) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
   child.stdout?.resume()
   child.stderr?.resume()
 
   return {
-    url: `redis://127.0.0.1:${chosen}`,
-    port: chosen,
+    url: `redis://127.0.0.1:${port}`,
+    port,
     pid: child.pid ?? -1,
     process: child,
     stop: async () => {

@@ -161,6 +161,25 @@ describe('simulator token endpoint', () => {
       expect(right.status).toBe(200)
     })
 
+    it('are recorded with their access tokens in issuedTokens, refused grants issuing nothing, until reset', async () => {
+      sim.faults.issueRefreshToken = true
+      const first = await postToken(sim, demoForm)
+      await postToken(sim, { ...demoForm, password: 'wrong-password' })
+      const refreshForm = { grant_type: 'refresh_token', refresh_token: first.body.refresh_token, client_id: 'DEMO', client_secret: 'demo-secret' }
+      const refreshed = await postToken(sim, refreshForm)
+      expect((await postToken(sim, refreshForm)).status).toBe(400)
+      sim.faults.issueRefreshToken = false
+      const plain = await postToken(sim, demoForm)
+
+      expect(sim.issuedTokens).toEqual([
+        { grantType: 'password', accessToken: first.body.access_token, refreshToken: first.body.refresh_token, at: expect.any(Number) },
+        { grantType: 'refresh_token', accessToken: refreshed.body.access_token, refreshToken: refreshed.body.refresh_token, at: expect.any(Number) },
+        { grantType: 'password', accessToken: plain.body.access_token, at: expect.any(Number) }
+      ])
+      sim.reset()
+      expect(sim.issuedTokens).toEqual([])
+    })
+
     it('keep working after revokeTokens, which only kills access tokens', async () => {
       sim.faults.issueRefreshToken = true
       const first = await postToken(sim, demoForm)
