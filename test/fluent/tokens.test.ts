@@ -141,6 +141,22 @@ describe('TokenProvider', () => {
     expect(sim.counters.tokenRequests).toBe(2)
   })
 
+  it('never hands out a refused token again, even to a lookup racing its deletion from Redis', async () => {
+    const { tokens } = replica(newPrefix())
+    const tenant = newTenant()
+    const refused = await tokens.get(tenant)
+
+    // Not awaited: the lookup below starts while the Redis delete is still on its way, so Redis still holds the
+    // refused token when the lookup reads it.
+    const invalidating = tokens.invalidate(tenant, refused)
+    const racing = tokens.get(tenant)
+    const [next] = await Promise.all([racing, invalidating])
+
+    expect(next).not.toBe(refused)
+    expect(await tokens.get(tenant)).toBe(next)
+    expect(sim.counters.tokenRequests).toBe(2)
+  })
+
   it('uses the refresh grant first, once, on the replica that holds the lock', async () => {
     const clock = fakeClock()
     sim.faults.issueRefreshToken = true
