@@ -2,7 +2,7 @@
 # CI runs this file's build steps outside a container (scripts/dockerfile-steps.ts) and lints it (test/deploy/dockerfile.test.ts).
 
 # One Node version for both stages; a full version tag, so a rebuild does not drift (pin a digest too where your registry allows).
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
