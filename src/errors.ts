@@ -1,4 +1,6 @@
-// Every error the gateway answers with: one constructor per problem code, rendered as problem+json by plugins/errors.ts.
+// The problem catalogue: one row per error code (status, title, when it happens, an example). The error constructors,
+// the renderer's titles (plugins/errors.ts), the OpenAPI problem responses (schemas/problem.ts) and the README's error
+// table (checked by test/docs/readme.test.ts) all come from it: a new code is one row, plus a constructor if code throws it.
 import createError from '@fastify/error'
 
 /** What Fluent said, kept on upstream errors so callers can see Fluent's own codes and messages. */
@@ -13,21 +15,143 @@ export interface ValidationIssue {
   message: string
 }
 
+interface ProblemRow {
+  status: number
+  title: string
+  /** When a caller meets it: the README's "when" column and, with the code, the OpenAPI response description. */
+  when: string
+  /** The detail of the example body shown in /docs, and any extra fields it carries. */
+  example: { detail: string, errors?: ValidationIssue[], upstream?: UpstreamDetail }
+  /** The code an error carrying only this HTTP status (from a Fastify plugin) is answered with. */
+  forStatus?: true
+}
+
+export const PROBLEMS = {
+  VALIDATION_FAILED: {
+    status: 400,
+    title: 'Request validation failed',
+    when: 'the body, query or path fails the schema, malformed JSON (`errors[]` says where); nothing reaches Fluent',
+    example: { detail: "/body must have required property 'email'", errors: [{ path: '/body/email', message: "must have required property 'email'" }] },
+    forStatus: true
+  },
+  UNAUTHENTICATED: {
+    status: 401,
+    title: 'Authentication required',
+    when: 'no or unknown API key',
+    example: { detail: 'The API key is not known' },
+    forStatus: true
+  },
+  FORBIDDEN: {
+    status: 403,
+    title: 'Not allowed',
+    when: 'a mutation through `/graphql` for a tenant with `allowMutations: false`; Fluent permission errors',
+    example: { detail: 'this tenant may not run mutations through /graphql' },
+    forStatus: true
+  },
+  NOT_FOUND: {
+    status: 404,
+    title: 'Not found',
+    when: 'unknown route, or Fluent has no such entity (null, C0120E)',
+    example: { detail: 'customer 1001 does not exist' },
+    forStatus: true
+  },
+  CONFLICT: {
+    status: 409,
+    title: 'Already exists',
+    when: 'Fluent says it already exists (C0121, C0123)',
+    example: { detail: 'Fluent says this entity already exists', upstream: { status: 200, codes: ['C0123E'], messages: ['Unique constraint violation'] } }
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    title: 'Request body too large',
+    when: 'body over `BODY_LIMIT_BYTES`, or a `/graphql` document over 100 KB',
+    example: { detail: 'Request body is too large' },
+    forStatus: true
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    title: 'Unsupported media type',
+    when: 'a body that is not `application/json`',
+    example: { detail: 'Unsupported Media Type: text/plain' },
+    forStatus: true
+  },
+  UPSTREAM_REJECTED: {
+    status: 422,
+    title: 'Fluent rejected the request',
+    when: 'Fluent rejected the input (C0100E–C0159E, other client errors)',
+    example: { detail: 'Retailer 99 not found', upstream: { status: 200, codes: ['C0100E'], messages: ['Retailer 99 not found'] } }
+  },
+  RATE_LIMITED: {
+    status: 429,
+    title: 'Too many requests',
+    when: "the gateway's or Fluent's rate limit; see `Retry-After`",
+    example: { detail: 'Fluent is rate limiting this account' },
+    forStatus: true
+  },
+  UPSTREAM_AUTH_FAILED: {
+    status: 502,
+    title: "Fluent refused the tenant's credentials",
+    when: "Fluent refused the tenant's credentials",
+    example: { detail: "Fluent refused the credentials of tenant 'acme'", upstream: { status: 400, codes: ['invalid_grant'], messages: [] } }
+  },
+  UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    title: 'Fluent is unavailable',
+    when: 'Fluent unreachable, 5xx, or a body that is not GraphQL JSON',
+    example: { detail: 'Fluent failed (HTTP 503)', upstream: { status: 503, codes: [], messages: [] } }
+  },
+  UNAVAILABLE: {
+    status: 503,
+    title: 'Service unavailable',
+    when: 'draining or overloaded; see `Retry-After`',
+    example: { detail: 'The gateway is overloaded; retry shortly' },
+    forStatus: true
+  },
+  UPSTREAM_TIMEOUT: {
+    status: 504,
+    title: 'Fluent did not answer in time',
+    when: 'Fluent did not answer within `FLUENT_TIMEOUT_MS`',
+    example: { detail: 'Fluent did not answer in time' }
+  },
+  INTERNAL: {
+    status: 500,
+    title: 'Internal error',
+    when: 'a fault in the gateway itself; the body says only to quote the `requestId`, the log has the rest',
+    example: { detail: 'The gateway failed to handle this request; the request id finds it in the logs.' }
+  }
+} as const satisfies Record<string, ProblemRow>
+
+export type ProblemCode = keyof typeof PROBLEMS
+
+export function isProblemCode (code: string | undefined): code is ProblemCode {
+  return code !== undefined && Object.hasOwn(PROBLEMS, code)
+}
+
+/** The problem's `type` URI. */
+export function problemType (code: ProblemCode): string {
+  return `urn:fluent-rest-gateway:problem:${code.toLowerCase().replaceAll('_', '-')}`
+}
+
 /** Every constructor takes the detail message and, for wrapped failures, `{ cause }`. */
 type ErrorArgs = [detail: string, options?: { cause?: unknown }]
 
-export const ValidationFailedError = createError<ErrorArgs>('VALIDATION_FAILED', '%s', 400)
-export const UnauthenticatedError = createError<ErrorArgs>('UNAUTHENTICATED', '%s', 401)
-export const ForbiddenError = createError<ErrorArgs>('FORBIDDEN', '%s', 403)
-export const NotFoundError = createError<ErrorArgs>('NOT_FOUND', '%s', 404)
-export const ConflictError = createError<ErrorArgs>('CONFLICT', '%s', 409)
-export const PayloadTooLargeError = createError<ErrorArgs>('PAYLOAD_TOO_LARGE', '%s', 413)
-export const UpstreamRejectedError = createError<ErrorArgs>('UPSTREAM_REJECTED', '%s', 422)
-export const RateLimitedError = createError<ErrorArgs>('RATE_LIMITED', '%s', 429)
-export const UpstreamAuthFailedError = createError<ErrorArgs>('UPSTREAM_AUTH_FAILED', '%s', 502)
-export const UpstreamUnavailableError = createError<ErrorArgs>('UPSTREAM_UNAVAILABLE', '%s', 502)
-export const UnavailableError = createError<ErrorArgs>('UNAVAILABLE', '%s', 503)
-export const UpstreamTimeoutError = createError<ErrorArgs>('UPSTREAM_TIMEOUT', '%s', 504)
+function problemError (code: ProblemCode) {
+  return createError<ErrorArgs>(code, '%s', PROBLEMS[code].status)
+}
+
+export const ValidationFailedError = problemError('VALIDATION_FAILED')
+export const UnauthenticatedError = problemError('UNAUTHENTICATED')
+export const ForbiddenError = problemError('FORBIDDEN')
+export const NotFoundError = problemError('NOT_FOUND')
+export const ConflictError = problemError('CONFLICT')
+export const PayloadTooLargeError = problemError('PAYLOAD_TOO_LARGE')
+export const UnsupportedMediaTypeError = problemError('UNSUPPORTED_MEDIA_TYPE')
+export const UpstreamRejectedError = problemError('UPSTREAM_REJECTED')
+export const RateLimitedError = problemError('RATE_LIMITED')
+export const UpstreamAuthFailedError = problemError('UPSTREAM_AUTH_FAILED')
+export const UpstreamUnavailableError = problemError('UPSTREAM_UNAVAILABLE')
+export const UnavailableError = problemError('UNAVAILABLE')
+export const UpstreamTimeoutError = problemError('UPSTREAM_TIMEOUT')
 
 /** Extra fields an error may carry into its problem body and headers. */
 export interface ProblemExtras {

@@ -1,28 +1,11 @@
 // One error handler for everything: validation, unknown routes, upstream failures, all as problem+json (RFC 9457).
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { ProblemExtras, ValidationIssue } from '../errors.js'
+import { isProblemCode, PROBLEMS, problemType, type ProblemCode, type ProblemExtras, type ValidationIssue } from '../errors.js'
 import type { Problem } from '../schemas/problem.js'
 
-const TITLES: Record<string, string> = {
-  VALIDATION_FAILED: 'Request validation failed',
-  UNAUTHENTICATED: 'Authentication required',
-  FORBIDDEN: 'Not allowed',
-  NOT_FOUND: 'Not found',
-  CONFLICT: 'Already exists',
-  PAYLOAD_TOO_LARGE: 'Request body too large',
-  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
-  UPSTREAM_REJECTED: 'Fluent rejected the request',
-  RATE_LIMITED: 'Too many requests',
-  UPSTREAM_AUTH_FAILED: "Fluent refused the tenant's credentials",
-  UPSTREAM_UNAVAILABLE: 'Fluent is unavailable',
-  UNAVAILABLE: 'Service unavailable',
-  UPSTREAM_TIMEOUT: 'Fluent did not answer in time',
-  INTERNAL: 'Internal error'
-}
-
 /** Fastify's own client errors, mapped to the gateway's codes. */
-const FASTIFY_CODES: Record<string, string> = {
+const FASTIFY_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
@@ -31,15 +14,8 @@ const FASTIFY_CODES: Record<string, string> = {
 }
 
 /** Errors that carry only an HTTP status (Fastify plugins such as rate limiting or load shedding), keeping that status. */
-const STATUS_CODES: Record<number, string> = {
-  401: 'UNAUTHENTICATED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  413: 'PAYLOAD_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  429: 'RATE_LIMITED',
-  503: 'UNAVAILABLE'
-}
+const STATUS_CODES = new Map<number, ProblemCode>(Object.entries(PROBLEMS).flatMap(([code, row]) =>
+  'forStatus' in row ? [[row.status, code as ProblemCode] as const] : []))
 
 type GatewayError = FastifyError & ProblemExtras
 
@@ -56,20 +32,20 @@ function validationIssues (error: FastifyError): ValidationIssue[] {
 
 /** The problem body and status for any error; unexpected errors and 5xx never show internals. */
 export function toProblem (error: GatewayError, request: FastifyRequest): Problem {
-  let code: string
+  let code: ProblemCode
   let status: number
   let detail = error.message
   let errors: ValidationIssue[] | undefined = error.errors
 
   const fastifyCode = error.code === undefined ? undefined : FASTIFY_CODES[error.code]
-  const statusCode = typeof error.statusCode === 'number' ? STATUS_CODES[error.statusCode] : undefined
+  const statusCode = typeof error.statusCode === 'number' ? STATUS_CODES.get(error.statusCode) : undefined
 
   if (error.validation !== undefined) {
     code = 'VALIDATION_FAILED'
     status = 400
     errors = validationIssues(error)
     detail = errors.map((issue) => `${issue.path} ${issue.message}`).join('; ')
-  } else if (error.code !== undefined && Object.hasOwn(TITLES, error.code) && typeof error.statusCode === 'number') {
+  } else if (isProblemCode(error.code) && typeof error.statusCode === 'number') {
     code = error.code
     status = error.statusCode
   } else if (fastifyCode !== undefined) {
@@ -85,12 +61,12 @@ export function toProblem (error: GatewayError, request: FastifyRequest): Proble
   } else {
     code = 'INTERNAL'
     status = 500
-    detail = 'The gateway failed to handle this request; the request id finds it in the logs.'
+    detail = PROBLEMS.INTERNAL.example.detail
   }
 
   return {
-    type: `urn:fluent-rest-gateway:problem:${code.toLowerCase().replaceAll('_', '-')}`,
-    title: TITLES[code] ?? 'Error',
+    type: problemType(code),
+    title: PROBLEMS[code].title,
     status,
     detail,
     instance: request.url.split('?')[0] ?? request.url,
