@@ -1,7 +1,7 @@
 // Environment configuration: one TypeBox schema, validated at boot so a bad value stops the process with its name.
 import { Type, type Static } from '@sinclair/typebox'
 import envSchema from 'env-schema'
-import { parseHostList } from '../redis.js'
+import { redisSettings, type RedisSettings } from './redis-settings.js'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = typeof LOG_LEVELS[number]
@@ -11,7 +11,7 @@ export const EnvSchema = Type.Object({
   HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'address to listen on' }),
   // One enum rather than a union of literals, so a bad value gives one message listing the levels, not one per level.
   LOG_LEVEL: Type.Unsafe<LogLevel>(Type.String({ enum: [...LOG_LEVELS], default: 'info', description: `pino level: ${LOG_LEVELS.join(', ')}` })),
-  TENANTS_FILE: Type.String({ minLength: 1, description: 'path of the tenants file (YAML or JSON)' }),
+  TENANTS_FILE: Type.Optional(Type.String({ minLength: 1, description: 'path of the tenants file (YAML or JSON); required unless the tenants are handed over in code (demo, tests)' })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'redis:// or rediss:// URL; unset: in-process token cache only' })),
   REDIS_SENTINELS: Type.Optional(Type.String({ minLength: 1, description: 'Redis Sentinel: comma-separated host:port of the sentinels (instead of REDIS_URL)' })),
   REDIS_SENTINEL_NAME: Type.Optional(Type.String({ minLength: 1, description: 'Redis Sentinel: name of the monitored master; required with REDIS_SENTINELS' })),
@@ -34,28 +34,30 @@ export const EnvSchema = Type.Object({
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000, description: 'mean event-loop delay over which API requests are shed with 503; 0 turns shedding off' })
 })
 
-export type Env = Static<typeof EnvSchema>
+/** The validated environment, with the Redis choice parsed once. */
+export type Env = Static<typeof EnvSchema> & { redis: RedisSettings | undefined }
+
+export interface LoadEnvOptions {
+  /** The tenants come from elsewhere (the demo, the OpenAPI build, tests): TENANTS_FILE is not needed. */
+  tenantsGiven?: boolean
+}
 
 /** Reads and validates the environment; throws an Error naming the offending variable. */
-export function loadEnv (env: NodeJS.ProcessEnv = process.env): Env {
-  const config = envSchema<Env>({ schema: EnvSchema, data: env, dotenv: false })
+export function loadEnv (env: NodeJS.ProcessEnv = process.env, options: LoadEnvOptions = {}): Env {
+  const config = envSchema<Static<typeof EnvSchema>>({ schema: EnvSchema, data: env, dotenv: false })
+  if (config.TENANTS_FILE === undefined && options.tenantsGiven !== true) {
+    throw new Error('env/TENANTS_FILE is required: the path of the tenants file (YAML or JSON; see tenants.example.yaml)')
+  }
   // Strict base64 of 32 bytes: Node's decoder skips stray characters, which would let a mangled key through.
   if (config.TOKEN_ENCRYPTION_KEY !== undefined) {
     if (!/^[A-Za-z0-9+/]{43}=$/.test(config.TOKEN_ENCRYPTION_KEY)) {
       throw new Error('env/TOKEN_ENCRYPTION_KEY must be base64 of exactly 32 bytes (make one with: openssl rand -base64 32)')
     }
   }
-  // Each names the variable when a host:port item is malformed.
-  if (config.REDIS_SENTINELS !== undefined) parseHostList(config.REDIS_SENTINELS, 'REDIS_SENTINELS')
-  if (config.REDIS_CLUSTER_NODES !== undefined) parseHostList(config.REDIS_CLUSTER_NODES, 'REDIS_CLUSTER_NODES')
-  const redisModes = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((name) => config[name] !== undefined)
-  if (redisModes.length > 1) throw new Error(`env/${redisModes[1]} cannot be combined with ${redisModes[0]}: set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES`)
-  if ((config.REDIS_SENTINELS === undefined) !== (config.REDIS_SENTINEL_NAME === undefined)) {
-    throw new Error('env/REDIS_SENTINEL_NAME and REDIS_SENTINELS go together: the sentinels and the name of the master they monitor')
-  }
+  const redis = redisSettings(config)
   // The drain delay is spent inside the grace period: a grace no longer than it cuts every in-flight request at SIGTERM.
   if (config.SHUTDOWN_GRACE_MS <= config.SHUTDOWN_DRAIN_DELAY_MS) {
     throw new Error(`env/SHUTDOWN_GRACE_MS (${config.SHUTDOWN_GRACE_MS}) must be longer than SHUTDOWN_DRAIN_DELAY_MS (${config.SHUTDOWN_DRAIN_DELAY_MS})`)
   }
-  return config
+  return { ...config, redis }
 }

@@ -1,15 +1,29 @@
-// The whole configuration of one gateway process: validated environment plus the tenants it serves.
+// The whole configuration of one gateway process: validated environment plus the tenants it serves, built in one place.
 import { loadEnv, type Env } from './env.js'
-import { loadTenantsFile, type Tenant } from './tenants.js'
+import { loadTenantsFile, parseTenants, type Tenant } from './tenants.js'
 
 export interface Config extends Env {
   tenants: Tenant[]
 }
 
-/** Loads env and tenants file; any mistake throws an Error whose message names the variable, tenant or field. */
+export interface ConfigSource {
+  /** Environment variables; process.env when not given. */
+  env?: NodeJS.ProcessEnv
+  /** The tenants file's content, for callers that make it in code (demo, OpenAPI build, tests); else TENANTS_FILE is read. */
+  tenants?: unknown
+}
+
+/** The one config builder; any mistake throws an Error whose message names the variable, tenant or field. */
+export function buildConfig (source: ConfigSource = {}): Config {
+  const env = source.env ?? process.env
+  const parsed = loadEnv(env, { tenantsGiven: source.tenants !== undefined })
+  const tenants = source.tenants === undefined ? loadTenantsFile(parsed.TENANTS_FILE as string, env) : parseTenants(source.tenants, env)
+  return { ...parsed, tenants }
+}
+
+/** Loads env and the tenants file named by TENANTS_FILE (what server.ts runs). */
 export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = loadEnv(env)
-  return { ...parsed, tenants: loadTenantsFile(parsed.TENANTS_FILE, env) }
+  return buildConfig({ env })
 }
 
 export type { Env, Tenant }

@@ -1,4 +1,5 @@
-// The Fluent client: sends one GraphQL operation for a tenant with its token, deadline, 401 renewal and query retries.
+// The Fluent client: one call mechanism for GraphQL and Fluent's REST APIs (Event, Job): token, deadline, 401 renewal,
+// retries of reads only, circuit (in the transport) and metrics, whatever is sent.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Tenant } from '../config/tenants.js'
 import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js'
@@ -14,6 +15,20 @@ export interface GraphqlRequest {
   operationName?: string | undefined
   /** Mutations are never retried once they may have reached Fluent; queries are. */
   kind: 'query' | 'mutation'
+}
+
+/**
+ * A call to one of Fluent's REST APIs (Event API, Job/Batch API). GETs are retried like queries; a POST or PUT is never
+ * retried once it may have reached Fluent.
+ */
+export interface RestRequest {
+  method: 'GET' | 'POST' | 'PUT'
+  /** Under the tenant's base URL, e.g. /api/v4.1/event/async. */
+  path: string
+  /** Sent as JSON. */
+  body?: unknown
+  /** The metric label, e.g. EventAsync. */
+  operation: string
 }
 
 /** Per-call context: the caller's request id (forwarded to Fluent) and a tally of time spent upstream. */
@@ -60,7 +75,39 @@ export interface FluentClient {
   execute: (tenant: Tenant, request: GraphqlRequest, context: CallContext) => Promise<FluentAnswer>
   /** Sends the request and answers its `data`; GraphQL errors become typed errors. */
   data: <T>(tenant: Tenant, request: GraphqlRequest, context: CallContext) => Promise<T>
+  /** Calls a Fluent REST API and answers its JSON body (undefined when empty); a non-2xx answer becomes a typed error. */
+  rest: <T>(tenant: Tenant, request: RestRequest, context: CallContext) => Promise<T>
   close: () => Promise<void>
+}
+
+/** What one call sends, and how an answer that is not a 401 becomes its result (or undefined: retry it if allowed). */
+interface CallSpec<R> {
+  operation: string
+  method: 'GET' | 'POST' | 'PUT'
+  path: string
+  body: string | undefined
+  /** Reads (queries, GETs) are retried on connection errors, 429 and 502-504; writes only when nothing was sent. */
+  retryable: boolean
+  /** The result of a usable answer, or undefined when it is not one (then retried when retryable, else httpFailure). */
+  accept: (answer: HttpAnswer) => R | undefined
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' }
+
+function acceptGraphql (answer: HttpAnswer): FluentAnswer | undefined {
+  const parsed = answer.status === 200 ? parseBody(answer) : undefined
+  return parsed === undefined ? undefined : { status: 200, body: parsed, text: answer.text }
+}
+
+/** A 2xx with a JSON body (or none) is a REST API's answer; a 2xx that is not JSON is a broken one. */
+function acceptRest (answer: HttpAnswer): { value: unknown } | undefined {
+  if (answer.status < 200 || answer.status > 299) return undefined
+  if (answer.text.trim() === '') return { value: undefined }
+  try {
+    return { value: JSON.parse(answer.text) as unknown }
+  } catch {
+    throw new UpstreamUnavailableError(`Fluent answered HTTP ${answer.status} with a body that is not JSON`)
+  }
 }
 
 export function createFluentClient (options: FluentClientOptions): FluentClient {
@@ -68,15 +115,14 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
   const maxAttempts = options.maxAttempts ?? 3
   const retryBaseMs = options.retryBaseMs ?? 100
 
-  async function send (tenant: Tenant, token: string, body: string, context: CallContext, signal: AbortSignal): Promise<HttpAnswer> {
+  async function send (tenant: Tenant, token: string, spec: CallSpec<unknown>, context: CallContext, signal: AbortSignal): Promise<HttpAnswer> {
     const started = performance.now()
     try {
-      return await transport.post(`${tenant.fluent.baseUrl}/graphql`, {
+      return await transport.request(spec.method, `${tenant.fluent.baseUrl}${spec.path}`, {
+        ...JSON_HEADERS,
         authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        accept: 'application/json',
         'x-request-id': context.requestId
-      }, body, signal)
+      }, spec.body, signal)
     } finally {
       context.upstreamMs = (context.upstreamMs ?? 0) + performance.now() - started
     }
@@ -93,28 +139,27 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
   }
 
   /** Reports each call's outcome (ok, or the error code it ended with) and duration to the observer. */
-  async function observed (tenant: Tenant, request: GraphqlRequest, context: CallContext): Promise<FluentAnswer> {
+  async function observed<R> (tenant: Tenant, spec: CallSpec<R>, context: CallContext): Promise<R> {
     const report = options.observer?.upstream
-    if (report === undefined) return await execute(tenant, request, context)
+    if (report === undefined) return await call(tenant, spec, context)
     const started = performance.now()
     try {
-      const answer = await execute(tenant, request, context)
-      report(request.operationName ?? 'anonymous', 'ok', performance.now() - started)
-      return answer
+      const result = await call(tenant, spec, context)
+      report(spec.operation, 'ok', performance.now() - started)
+      return result
     } catch (error) {
       const outcome = isCircuitOpenError(error) ? 'CIRCUIT_OPEN' : (error as { code?: string }).code ?? 'error'
-      report(request.operationName ?? 'anonymous', outcome, performance.now() - started)
+      report(spec.operation, outcome, performance.now() - started)
       throw error
     }
   }
 
-  async function execute (tenant: Tenant, request: GraphqlRequest, context: CallContext): Promise<FluentAnswer> {
+  async function call<R> (tenant: Tenant, spec: CallSpec<R>, context: CallContext): Promise<R> {
     const deadline = Date.now() + timeoutMs
     // A timer cleared when the call ends: AbortSignal.timeout would keep one alive for the whole deadline per call.
     const controller = new AbortController()
     const timer = setTimeout(() => { controller.abort(new DOMException('Fluent call deadline passed', 'TimeoutError')) }, timeoutMs)
     const signal = controller.signal
-    const body = JSON.stringify({ query: request.query, variables: request.variables ?? {}, ...(request.operationName === undefined ? {} : { operationName: request.operationName }) })
     let renewedToken = false
     let attempt = 0
 
@@ -124,12 +169,12 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
         const token = await tokens.get(tenant, signal)
         let answer: HttpAnswer
         try {
-          answer = await send(tenant, token, body, context, signal)
+          answer = await send(tenant, token, spec, context, signal)
         } catch (error) {
           // An open circuit sent nothing and will not close within a back-off: fail fast with its Retry-After.
           if (isCircuitOpenError(error)) throw error
-          const failure = callFailure(error, signal, 'GraphQL request')
-          const mayRetry = request.kind === 'query' || NOT_SENT.has(errorCode(error) ?? '')
+          const failure = callFailure(error, signal, `${spec.operation} call`)
+          const mayRetry = spec.retryable || NOT_SENT.has(errorCode(error) ?? '')
           if (!signal.aborted && mayRetry && await backOff(attempt, undefined, deadline, signal)) continue
           throw failure
         }
@@ -141,11 +186,11 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
           await tokens.invalidate(tenant, token, signal)
           continue
         }
-        const parsed = parseBody(answer)
-        if (answer.status === 200 && parsed !== undefined) return { status: 200, body: parsed, text: answer.text }
-        if (request.kind === 'query' && RETRYABLE_STATUS.has(answer.status) &&
+        const result = spec.accept(answer)
+        if (result !== undefined) return result
+        if (spec.retryable && RETRYABLE_STATUS.has(answer.status) &&
           await backOff(attempt, retryAfterSeconds(answer.headers), deadline, signal)) continue
-        throw httpFailure(answer, parsed)
+        throw httpFailure(answer, parseBody(answer))
       }
     } catch (error) {
       // Past the deadline anything still untyped (an aborted wait for a token or a back-off) is a timeout.
@@ -158,15 +203,41 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
     }
   }
 
+  function graphqlSpec (request: GraphqlRequest): CallSpec<FluentAnswer> {
+    const { query, variables, operationName, kind } = request
+    return {
+      operation: operationName ?? 'anonymous',
+      method: 'POST',
+      path: '/graphql',
+      body: JSON.stringify({ query, variables: variables ?? {}, ...(operationName === undefined ? {} : { operationName }) }),
+      retryable: kind === 'query',
+      accept: acceptGraphql
+    }
+  }
+
+  const execute = async (tenant: Tenant, request: GraphqlRequest, context: CallContext): Promise<FluentAnswer> =>
+    await observed(tenant, graphqlSpec(request), context)
+
   return {
-    execute: observed,
+    execute,
     async data<T> (tenant: Tenant, request: GraphqlRequest, context: CallContext): Promise<T> {
-      const answer = await observed(tenant, request, context)
+      const answer = await execute(tenant, request, context)
       const { data, errors } = answer.body
       if (errors !== undefined && errors.length > 0) throw graphqlFailure(answer.status, errors)
       // A 200 with neither data nor errors is a broken answer, not a rejection of the caller's input.
       if (data === undefined || data === null) throw new UpstreamUnavailableError('Fluent answered 200 without data or errors')
       return data as T
+    },
+    async rest<T> (tenant: Tenant, request: RestRequest, context: CallContext): Promise<T> {
+      const answer = await observed(tenant, {
+        operation: request.operation,
+        method: request.method,
+        path: request.path,
+        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        retryable: request.method === 'GET',
+        accept: acceptRest
+      }, context)
+      return answer.value as T
     },
     async close () {
       await transport.close()

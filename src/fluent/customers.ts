@@ -1,7 +1,6 @@
 // Fluent customer operations: GraphQL documents (built once) and the functions that send them.
-import type { Tenant } from '../config/tenants.js'
 import type { Attribute, Connection } from '../schemas/common.js'
-import type { CallContext, FluentClient } from './client.js'
+import type { Caller } from './view.js'
 
 export interface FluentCustomer {
   id: string
@@ -57,34 +56,36 @@ export const CUSTOMERS = `query Customers($primaryEmail: [String], $first: Int, 
   }
 }`
 
-export async function createCustomer (client: FluentClient, tenant: Tenant, input: CreateCustomerInput, context: CallContext): Promise<FluentCustomer | null> {
-  const data = await client.data<{ createCustomer: FluentCustomer | null }>(tenant, {
-    query: CREATE_CUSTOMER, variables: { input }, operationName: 'CreateCustomer', kind: 'mutation'
-  }, context)
-  return data.createCustomer
-}
-
-export async function customerById (client: FluentClient, tenant: Tenant, id: string, context: CallContext): Promise<FluentCustomer | null> {
-  const data = await client.data<{ customerById: FluentCustomer | null }>(tenant, {
-    query: CUSTOMER_BY_ID, variables: { id }, operationName: 'CustomerById', kind: 'query'
-  }, context)
-  return data.customerById
-}
-
 export interface CustomerSearch {
   email?: string | undefined
   first: number
   after?: string | undefined
 }
 
-export async function findCustomers (client: FluentClient, tenant: Tenant, search: CustomerSearch, context: CallContext): Promise<Connection<FluentCustomer> | null> {
-  const variables = {
-    first: search.first,
-    ...(search.email === undefined ? {} : { primaryEmail: [search.email] }),
-    ...(search.after === undefined ? {} : { after: search.after })
+export const customers = {
+  async create (fluent: Caller, input: CreateCustomerInput): Promise<FluentCustomer | null> {
+    const data = await fluent.data<{ createCustomer: FluentCustomer | null }>({
+      query: CREATE_CUSTOMER, variables: { input }, operationName: 'CreateCustomer', kind: 'mutation'
+    })
+    return data.createCustomer
+  },
+
+  async byId (fluent: Caller, id: string): Promise<FluentCustomer | null> {
+    const data = await fluent.data<{ customerById: FluentCustomer | null }>({
+      query: CUSTOMER_BY_ID, variables: { id }, operationName: 'CustomerById', kind: 'query'
+    })
+    return data.customerById
+  },
+
+  async find (fluent: Caller, search: CustomerSearch): Promise<Connection<FluentCustomer> | null> {
+    const variables = {
+      first: search.first,
+      ...(search.email === undefined ? {} : { primaryEmail: [search.email] }),
+      ...(search.after === undefined ? {} : { after: search.after })
+    }
+    const data = await fluent.data<{ customers: Connection<FluentCustomer> | null }>({
+      query: CUSTOMERS, variables, operationName: 'Customers', kind: 'query'
+    })
+    return data.customers
   }
-  const data = await client.data<{ customers: Connection<FluentCustomer> | null }>(tenant, {
-    query: CUSTOMERS, variables, operationName: 'Customers', kind: 'query'
-  }, context)
-  return data.customers
 }

@@ -1,7 +1,6 @@
 // Fluent's `me`: the user the tenant's credentials belong to.
-import type { Tenant } from '../config/tenants.js'
 import type { Attribute } from '../schemas/common.js'
-import type { CallContext, FluentClient } from './client.js'
+import type { Caller } from './view.js'
 
 export interface FluentUser {
   id: string
@@ -24,7 +23,9 @@ export const ME = `query Me {
     primaryRetailer { id ref } attributes { name type value } }
 }`
 
-export async function me (client: FluentClient, tenant: Tenant, context: CallContext): Promise<FluentUser | null> {
-  const data = await client.data<{ me: FluentUser | null }>(tenant, { query: ME, operationName: 'Me', kind: 'query' }, context)
-  return data.me
+export const me = {
+  async get (fluent: Caller): Promise<FluentUser | null> {
+    const data = await fluent.data<{ me: FluentUser | null }>({ query: ME, operationName: 'Me', kind: 'query' })
+    return data.me
+  }
 }

@@ -19,7 +19,7 @@ export async function requestToken (transport: Transport, tenant: Tenant, refres
 
   let answer
   try {
-    answer = await transport.post(`${baseUrl}/oauth/token`, {
+    answer = await transport.request('POST', `${baseUrl}/oauth/token`, {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json'
     }, new URLSearchParams(form).toString(), signal)

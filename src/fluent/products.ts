@@ -1,7 +1,6 @@
 // Fluent product operations: createStandardProduct, its document built once.
-import type { Tenant } from '../config/tenants.js'
 import type { Attribute } from '../schemas/common.js'
-import type { CallContext, FluentClient } from './client.js'
+import type { Caller } from './view.js'
 
 export interface FluentPrice {
   type: string
@@ -44,9 +43,11 @@ export const CREATE_STANDARD_PRODUCT = `mutation CreateStandardProduct($input: C
   }
 }`
 
-export async function createStandardProduct (client: FluentClient, tenant: Tenant, input: CreateStandardProductInput, context: CallContext): Promise<FluentProduct | null> {
-  const data = await client.data<{ createStandardProduct: FluentProduct | null }>(tenant, {
-    query: CREATE_STANDARD_PRODUCT, variables: { input }, operationName: 'CreateStandardProduct', kind: 'mutation'
-  }, context)
-  return data.createStandardProduct
+export const products = {
+  async create (fluent: Caller, input: CreateStandardProductInput): Promise<FluentProduct | null> {
+    const data = await fluent.data<{ createStandardProduct: FluentProduct | null }>({
+      query: CREATE_STANDARD_PRODUCT, variables: { input }, operationName: 'CreateStandardProduct', kind: 'mutation'
+    })
+    return data.createStandardProduct
+  }
 }

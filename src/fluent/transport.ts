@@ -29,7 +29,7 @@ export interface HttpAnswer {
 
 export interface Transport {
   /** Throws the circuit's typed 502 without sending anything while the origin's circuit is open. */
-  post: (url: string, headers: Record<string, string>, body: string, signal: AbortSignal) => Promise<HttpAnswer>
+  request: (method: 'GET' | 'POST' | 'PUT', url: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal) => Promise<HttpAnswer>
   close: () => Promise<void>
 }
 
@@ -66,12 +66,12 @@ export function createTransport (options: TransportOptions = {}): Transport {
   }
 
   return {
-    async post (url, headers, body, signal) {
+    async request (method, url, headers, body, signal) {
       const origin = originOf(url)
       breaker.admit(origin)
       let answer: HttpAnswer
       try {
-        const response = await request(url, { method: 'POST', headers, body, signal, dispatcher: agent })
+        const response = await request(url, { method, headers, body, signal, dispatcher: agent })
         answer = { status: response.statusCode, headers: response.headers, text: await response.body.text() }
       } catch (error) {
         // Connection errors and deadline aborts alike: Fluent did not answer.

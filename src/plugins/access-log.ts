@@ -1,6 +1,7 @@
 // One structured log line per request (tenant, route, status, total and upstream time), replacing Fastify's two.
 import fp from 'fastify-plugin'
 import type { Tenant } from '../config/tenants.js'
+import { upstreamMsOf } from './fluent.js'
 
 /** Probes and scrapes arrive every few seconds; their successes go to debug so they do not drown the traffic. */
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
@@ -10,9 +11,8 @@ const round = (ms: number): number => Math.round(ms * 10) / 10
 export default fp(async function accessLogPlugin (app) {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url
-    // Set by the auth and fluent hooks; a request refused before them (shed, unknown route) has neither.
+    // Set by the auth hook; a request refused before it (shed, unknown route) has none.
     const tenant = request.tenant as Tenant | null
-    const context = request.fluentContext as typeof request.fluentContext | null
     const line = {
       tenant: tenant?.id,
       method: request.method,
@@ -21,7 +21,7 @@ export default fp(async function accessLogPlugin (app) {
       ...(route === undefined ? { path: request.url.split('?')[0] } : {}),
       status: reply.statusCode,
       ms: round(reply.elapsedTime),
-      upstreamMs: round(context?.upstreamMs ?? 0)
+      upstreamMs: round(upstreamMsOf(request))
     }
     if (reply.statusCode < 400 && route !== undefined && QUIET_ROUTES.has(route)) request.log.debug(line, 'request completed')
     else request.log.info(line, 'request completed')

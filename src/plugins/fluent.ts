@@ -1,22 +1,28 @@
-// Decorates the app with the Fluent client: transport, token provider (L1 + Redis L2) and the client itself.
+// The Fluent client (transport, token provider with L1 + Redis L2, client), and `request.fluent`: its per-request view.
 import fp from 'fastify-plugin'
 import type { Config } from '../config/index.js'
-import { createFluentClient, type CallContext, type FluentClient } from '../fluent/client.js'
+import type { FastifyRequest } from 'fastify'
+import { createFluentClient } from '../fluent/client.js'
 import { requestToken } from '../fluent/oauth.js'
 import { RedisTokenStore } from '../fluent/token-store.js'
 import { TokenProvider } from '../fluent/tokens.js'
 import type { FluentObserver } from '../fluent/observer.js'
 import { createTransport, type TransportObserver } from '../fluent/transport.js'
+import { fluentView, type FluentView } from '../fluent/view.js'
 
 declare module 'fastify' {
-  interface FastifyInstance {
-    fluent: FluentClient
-    tokens: TokenProvider
-  }
   interface FastifyRequest {
-    /** Passed to every Fluent call of this request: its id goes to Fluent, upstream time comes back for the log. */
-    fluentContext: CallContext
+    /** The Fluent client for this request's tenant: `request.fluent.customers.create(input)`. Made on first use. */
+    readonly fluent: FluentView
   }
+}
+
+const VIEW = Symbol('fluent view')
+type WithView = FastifyRequest & { [VIEW]?: FluentView }
+
+/** Time this request has spent waiting on Fluent (0 when it made no call). */
+export function upstreamMsOf (request: FastifyRequest): number {
+  return (request as WithView)[VIEW]?.upstreamMs ?? 0
 }
 
 export default fp(async function fluentPlugin (app, opts: { config: Config, observer?: FluentObserver & TransportObserver }) {
@@ -47,11 +53,12 @@ export default fp(async function fluentPlugin (app, opts: { config: Config, obse
   })
   const client = createFluentClient({ transport, tokens, timeoutMs: config.FLUENT_TIMEOUT_MS, observer })
 
-  app.decorate('fluent', client)
-  app.decorateRequest('fluentContext', null as unknown as CallContext)
-  app.addHook('onRequest', async (request) => {
-    request.fluentContext = { requestId: request.id, upstreamMs: 0 }
+  app.decorateRequest('fluent', {
+    getter (this: WithView): FluentView {
+      // Auth has chosen the tenant by the time a handler asks.
+      this[VIEW] ??= fluentView(client, this.tenant, this.id)
+      return this[VIEW]
+    }
   })
-  app.decorate('tokens', tokens)
   app.addHook('onClose', async () => { await client.close() })
 }, { name: 'fluent', dependencies: ['redis'] })

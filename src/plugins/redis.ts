@@ -1,7 +1,7 @@
 // Redis for shared state (tokens, locks): optional; without REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES tokens stay in-process.
 import fp from 'fastify-plugin'
 import type { Config } from '../config/index.js'
-import { connectRedis, redisTarget, type RedisConnection, type RedisState } from '../redis.js'
+import { connectRedis, redisTarget, type RedisConnection, type RedisState } from '../redis/connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

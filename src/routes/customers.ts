@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Tenant } from '../config/tenants.js'
 import { NotFoundError, UpstreamUnavailableError, ValidationFailedError } from '../errors.js'
-import { createCustomer, customerById, findCustomers, type CreateCustomerInput, type FluentCustomer } from '../fluent/customers.js'
+import type { CreateCustomerInput, FluentCustomer } from '../fluent/customers.js'
 import { AttributeSchema, AttributesSchema, NullableString, PageQuerySchema, PageSchema, defined, flattenConnection } from '../schemas/common.js'
 import { problemResponses } from '../schemas/problem.js'
 
@@ -121,7 +121,7 @@ const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const created = await createCustomer(app.fluent, request.tenant, toCreateCustomerInput(request.body, request.tenant), request.fluentContext)
+    const created = await request.fluent.customers.create(toCreateCustomerInput(request.body, request.tenant))
     if (created === null) throw new UpstreamUnavailableError('Fluent created no customer and gave no reason')
     return await reply.code(201).header('location', `/customers/${encodeURIComponent(created.id)}`).send(toCustomer(created))
   })
@@ -144,7 +144,7 @@ const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request, reply) => {
     const { email, limit, cursor } = request.query
-    const connection = await findCustomers(app.fluent, request.tenant, { email, first: limit, after: cursor }, request.fluentContext)
+    const connection = await request.fluent.customers.find({ email, first: limit, after: cursor })
     const page = flattenConnection(connection, toCustomer)
     if (page.nextCursor !== null) {
       const next = new URLSearchParams({ ...(email === undefined ? {} : { email }), limit: String(limit), cursor: page.nextCursor })
@@ -166,7 +166,7 @@ const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request) => {
-    const customer = await customerById(app.fluent, request.tenant, request.params.id, request.fluentContext)
+    const customer = await request.fluent.customers.byId(request.params.id)
     if (customer === null) throw new NotFoundError(`customer ${request.params.id} does not exist`)
     return toCustomer(customer)
   })

@@ -33,9 +33,7 @@ const graphqlRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { query, variables, operationName } = request.body
     const checked = checkDocument(query, operationName ?? undefined, request.tenant.graphql.allowMutations)
-    const answer = await app.fluent.execute(request.tenant, {
-      query, variables: variables ?? undefined, operationName: checked.operationName, kind: checked.kind
-    }, request.fluentContext)
+    const answer = await request.fluent.execute({ query, variables: variables ?? undefined, operationName: checked.operationName, kind: checked.kind })
     // Sent as the raw text so Fluent's body reaches the caller byte for byte, without a parse-serialize round.
     return await reply.type('application/json; charset=utf-8').serializer((payload) => payload as string).send(answer.text)
   })

@@ -2,7 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { NotFoundError } from '../errors.js'
-import { me, type FluentUser } from '../fluent/me.js'
+import type { FluentUser } from '../fluent/me.js'
 import { NullableString } from '../schemas/common.js'
 import { problemResponses } from '../schemas/problem.js'
 
@@ -53,7 +53,7 @@ const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request) => {
-    const user = await me(app.fluent, request.tenant, request.fluentContext)
+    const user = await request.fluent.me.get()
     if (user === null) throw new NotFoundError('Fluent has no user for these credentials')
     return toUser(user)
   })

@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Tenant } from '../config/tenants.js'
 import { UpstreamUnavailableError, ValidationFailedError } from '../errors.js'
-import { createStandardProduct, type CreateStandardProductInput, type FluentProduct } from '../fluent/products.js'
+import type { CreateStandardProductInput, FluentProduct } from '../fluent/products.js'
 import { AttributeSchema, AttributesSchema, NullableString, defined } from '../schemas/common.js'
 import { problemResponses } from '../schemas/problem.js'
 
@@ -110,7 +110,7 @@ const productRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     }
   }, async (request, reply) => {
-    const created = await createStandardProduct(app.fluent, request.tenant, toCreateProductInput(request.body, request.tenant), request.fluentContext)
+    const created = await request.fluent.products.create(toCreateProductInput(request.body, request.tenant))
     if (created === null) throw new UpstreamUnavailableError('Fluent created no product and gave no reason')
     return await reply.code(201).send(toProduct(created))
   })

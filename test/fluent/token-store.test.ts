@@ -4,7 +4,7 @@ import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { RedisTokenStore, type CachedToken } from '../../src/fluent/token-store.js'
-import { RedisHealthTracker } from '../../src/redis.js'
+import { RedisHealthTracker } from '../../src/redis/connection.js'
 import { LogCapture } from '../helpers/gateway.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 

@@ -9,7 +9,7 @@ import { requestToken } from '../../src/fluent/oauth.js'
 import { RedisTokenStore, type CachedToken } from '../../src/fluent/token-store.js'
 import { renewalMargin, tokenCacheKey, toCachedToken, TokenProvider, type TokenProviderOptions } from '../../src/fluent/tokens.js'
 import { createTransport } from '../../src/fluent/transport.js'
-import { RedisHealthTracker } from '../../src/redis.js'
+import { RedisHealthTracker } from '../../src/redis/connection.js'
 import { startSimulator, type Simulator } from '../../src/simulator/index.js'
 import { ACCOUNT, newApiKey, tenantEntry } from '../helpers/gateway.js'
 

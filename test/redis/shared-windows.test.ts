@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest'
-import { SharedWindows } from '../../src/plugins/rate-limit.js'
-import { RedisHealthTracker, type RedisConnection } from '../../src/redis.js'
+import { SharedWindows } from '../../src/redis/shared-windows.js'
+import { RedisHealthTracker, type RedisConnection } from '../../src/redis/connection.js'
 
 const silent = { warn: () => {}, info: () => {} }
 const WINDOW_MS = 60_000

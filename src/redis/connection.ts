@@ -1,6 +1,7 @@
 // The gateway's Redis connection (standalone, Sentinel or Cluster) and its health: short timeouts, no offline queue, one warning per outage.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
-import type { RedisHealth } from './fluent/token-store.js'
+import type { HostPort, RedisSettings } from '../config/redis-settings.js'
+import type { RedisHealth } from '../fluent/token-store.js'
 
 export type RedisState = 'up' | 'down' | 'disabled'
 
@@ -61,45 +62,17 @@ export function redisErrorSummary (error: unknown): Error {
   return typeof code === 'string' ? Object.assign(summary, { code }) : summary
 }
 
-/** The Redis settings of the environment (see src/config/env.ts). */
-export interface RedisSettings {
-  REDIS_URL?: string | undefined
-  REDIS_SENTINELS?: string | undefined
-  REDIS_SENTINEL_NAME?: string | undefined
-  REDIS_SENTINEL_PASSWORD?: string | undefined
-  REDIS_CLUSTER_NODES?: string | undefined
-  REDIS_PASSWORD?: string | undefined
-  REDIS_COMMAND_TIMEOUT_MS: number
-}
-
-export interface HostPort {
-  host: string
-  port: number
-}
-
 /** Which Redis to talk to and the ioredis options to do it with. */
 export type RedisTarget =
   | { mode: 'standalone', url: string, options: RedisOptions }
   | { mode: 'sentinel', options: RedisOptions }
   | { mode: 'cluster', nodes: HostPort[], options: ClusterOptions }
 
-/** Parses `host:port,host:port` (IPv6 hosts in brackets); throws naming the variable. */
-export function parseHostList (value: string, variable: string): HostPort[] {
-  const hosts = value.split(',').map((item) => item.trim()).filter((item) => item !== '').map((item) => {
-    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(item)
-    const port = Number(match?.[2])
-    if (match === null || port < 1 || port > 65535) {
-      throw new Error(`env/${variable} must be a comma-separated list of host:port, got "${item}"`)
-    }
-    return { host: (match[1] ?? '').replace(/^\[(.*)\]$/, '$1'), port }
-  })
-  if (hosts.length === 0) throw new Error(`env/${variable} must list at least one host:port`)
-  return hosts
-}
-
-/** Builds the ioredis options from the environment; undefined when no Redis is configured. */
-export function redisTarget (settings: RedisSettings): RedisTarget | undefined {
-  const timeout = settings.REDIS_COMMAND_TIMEOUT_MS
+/** Builds the ioredis options from the configuration; undefined when no Redis is configured. */
+export function redisTarget (config: { redis: RedisSettings | undefined, REDIS_COMMAND_TIMEOUT_MS: number }): RedisTarget | undefined {
+  const settings = config.redis
+  if (settings === undefined) return undefined
+  const timeout = config.REDIS_COMMAND_TIMEOUT_MS
   // Fail fast instead of queueing or retrying: the gateway has an in-process fallback for every Redis use.
   const common: RedisOptions = {
     enableOfflineQueue: false,
@@ -108,44 +81,42 @@ export function redisTarget (settings: RedisSettings): RedisTarget | undefined {
     connectTimeout: Math.max(1_000, timeout * 4),
     // Commands issued in the same tick share one write (one syscall) instead of one each.
     enableAutoPipelining: true,
-    ...(settings.REDIS_PASSWORD === undefined ? {} : { password: settings.REDIS_PASSWORD })
+    ...(settings.password === undefined ? {} : { password: settings.password })
   }
   // Reconnect quickly but never give up: Redis coming back must be noticed without a restart.
   const retryStrategy = (attempt: number): number => Math.min(attempt * 100, 1_000)
 
-  if (settings.REDIS_CLUSTER_NODES !== undefined) {
-    return {
-      mode: 'cluster',
-      nodes: parseHostList(settings.REDIS_CLUSTER_NODES, 'REDIS_CLUSTER_NODES'),
-      options: {
-        enableOfflineQueue: false,
-        enableAutoPipelining: true,
-        clusterRetryStrategy: retryStrategy,
-        // Each command touches one key, so keys of one tenant may live on different nodes; a MOVED is followed a few times at most.
-        maxRedirections: 3,
-        retryDelayOnFailover: 50,
-        retryDelayOnClusterDown: 100,
-        redisOptions: common
+  switch (settings.mode) {
+    case 'cluster':
+      return {
+        mode: 'cluster',
+        nodes: settings.nodes,
+        options: {
+          enableOfflineQueue: false,
+          enableAutoPipelining: true,
+          clusterRetryStrategy: retryStrategy,
+          // Each command touches one key, so keys of one tenant may live on different nodes; a MOVED is followed a few times at most.
+          maxRedirections: 3,
+          retryDelayOnFailover: 50,
+          retryDelayOnClusterDown: 100,
+          redisOptions: common
+        }
       }
-    }
-  }
-  if (settings.REDIS_SENTINELS !== undefined) {
-    return {
-      mode: 'sentinel',
-      options: {
-        ...common,
-        sentinels: parseHostList(settings.REDIS_SENTINELS, 'REDIS_SENTINELS'),
-        name: settings.REDIS_SENTINEL_NAME ?? 'mymaster',
-        ...(settings.REDIS_SENTINEL_PASSWORD === undefined ? {} : { sentinelPassword: settings.REDIS_SENTINEL_PASSWORD }),
-        sentinelRetryStrategy: retryStrategy,
-        retryStrategy
+    case 'sentinel':
+      return {
+        mode: 'sentinel',
+        options: {
+          ...common,
+          sentinels: settings.sentinels,
+          name: settings.name,
+          ...(settings.sentinelPassword === undefined ? {} : { sentinelPassword: settings.sentinelPassword }),
+          sentinelRetryStrategy: retryStrategy,
+          retryStrategy
+        }
       }
-    }
+    case 'standalone':
+      return { mode: 'standalone', url: settings.url, options: { ...common, retryStrategy } }
   }
-  if (settings.REDIS_URL !== undefined) {
-    return { mode: 'standalone', url: settings.REDIS_URL, options: { ...common, retryStrategy } }
-  }
-  return undefined
 }
 
 export interface RedisConnection {
