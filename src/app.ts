@@ -1,78 +1,34 @@
-// buildApp(config): the whole gateway wiring, in order: errors, redis, metrics, logs, protection, rate limit, fluent, auth, docs, routes.
-import { randomUUID } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
-import { Ajv, type Options as AjvOptions } from 'ajv'
-import formats from 'ajv-formats'
-import fp from 'fastify-plugin'
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+// buildApp(config): the whole gateway wiring, registrations only, in the order their hooks run on a request.
+import Fastify, { type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/index.js'
+import { loggingOptions } from './logging.js'
 import accessLogPlugin from './plugins/access-log.js'
 import authPlugin from './plugins/auth.js'
 import errorsPlugin from './plugins/errors.js'
 import fluentPlugin from './plugins/fluent.js'
+import lifecyclePlugin from './plugins/lifecycle.js'
 import metricsPlugin from './plugins/metrics.js'
 import openapiPlugin from './plugins/openapi.js'
 import protectionPlugin from './plugins/protection.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import redisPlugin from './plugins/redis.js'
-import { ProblemSchema } from './schemas/problem.js'
-import customerRoutes, { CustomerSchema } from './routes/customers.js'
+import requestIdPlugin from './plugins/request-id.js'
+import validationPlugin from './plugins/validation.js'
+import customerRoutes from './routes/customers.js'
 import graphqlRoutes from './routes/graphql.js'
 import healthRoutes from './routes/health.js'
-import meRoutes, { UserSchema } from './routes/me.js'
-import productRoutes, { ProductSchema } from './routes/products.js'
-
-// ajv-formats is CommonJS with a default export; under NodeNext its callable sits on .default.
-const addFormats = formats as unknown as typeof formats.default
+import meRoutes from './routes/me.js'
+import productRoutes from './routes/products.js'
 
 export interface BuildOptions {
   /** Where logs go (tests capture them); stdout when not given. */
   logStream?: NodeJS.WritableStream
 }
 
-/** Pino paths that can hold a secret; explicit paths (no wildcards) keep redaction cheap on the hot path. */
-export const REDACT_PATHS = [
-  'req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie',
-  'headers.authorization', 'headers["x-api-key"]', 'password', 'clientSecret', 'client_secret',
-  'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'apiKey', 'tenant.fluent'
-]
-
-/** A caller's x-request-id is kept when it is short and plain; anything else gets a fresh UUID. */
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-
-function requestId (request: IncomingMessage): string {
-  const given = request.headers['x-request-id']
-  return typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID()
-}
-
-/** plugins/access-log.ts writes one line per request instead of Fastify's two; Fastify's error-only lines stay. */
-class AccessLogController extends LogController {
-  override incomingRequest (): void {}
-  override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (error !== null && error !== undefined) super.requestCompleted(error, request, reply)
-  }
-}
-
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
-  // Bodies are validated strictly (no type coercion, unknown properties refused); query strings and params are text, so they coerce.
-  const ajv = (coerceTypes: AjvOptions['coerceTypes']): Ajv => {
-    const instance = new Ajv({ allErrors: true, coerceTypes, useDefaults: true, removeAdditional: false, strict: false })
-    addFormats(instance)
-    return instance
-  }
-  const strict = ajv(false)
-  const coercing = ajv('array')
-
   const app = Fastify({
-    logger: {
-      level: config.LOG_LEVEL,
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      ...(options.logStream === undefined ? {} : { stream: options.logStream })
-    },
-    genReqId: requestId,
-    requestIdHeader: false,
-    logController: new AccessLogController(),
+    ...loggingOptions(config, options.logStream),
     bodyLimit: config.BODY_LIMIT_BYTES,
     // HEAD on a GET route would make a real Fluent call to send no body.
     exposeHeadRoutes: false,
@@ -82,29 +38,23 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     forceCloseConnections: 'idle'
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema))
-  // Shared schemas live in the root context: Fastify rebuilds a child context's validator with its default
-  // compiler when that child adds schemas, which would undo the strict compiler above.
-  for (const schema of [ProblemSchema, UserSchema, CustomerSchema, ProductSchema]) app.addSchema(schema)
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id)
-    done()
-  })
-
+  // Every answer, error or not: problem+json rendering, validation, shutdown state.
   await app.register(errorsPlugin)
+  await app.register(validationPlugin)
+  await app.register(lifecyclePlugin)
+  // onRequest, in order: request id, security headers and load shedding (before auth, so an overloaded process spends
+  // nothing on requests it refuses), auth (chooses the tenant), then the per-key rate limit (a route-level hook).
+  await app.register(requestIdPlugin)
   await app.register(redisPlugin, { config })
   await app.register(metricsPlugin)
   await app.register(accessLogPlugin)
-  // Shedding comes before auth so an overloaded process spends nothing on requests it refuses.
   await app.register(protectionPlugin, { config })
+  await app.register(authPlugin, { tenants: config.tenants })
   await app.register(rateLimitPlugin, { config })
   await app.register(fluentPlugin, { config, observer: app.metrics.fluentObserver })
-  await app.register(authPlugin, { tenants: config.tenants })
   await app.register(openapiPlugin)
 
-  // Not encapsulated: health decorates the app with `draining`, which server.ts sets on SIGTERM; inside its own
-  // context /readyz would read a shadowing copy that stays false.
-  await app.register(fp(healthRoutes, { name: 'health-routes' }))
+  await app.register(healthRoutes)
   await app.register(meRoutes)
   await app.register(customerRoutes)
   await app.register(productRoutes)

@@ -1,4 +1,4 @@
-// Protection of the process itself: security headers, load shedding under event-loop pressure, closing keep-alives on shutdown.
+// Protection of the process itself: security headers and load shedding under event-loop pressure.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import helmet from 'helmet'
 import underPressure from '@fastify/under-pressure'
@@ -59,13 +59,4 @@ export default fp(async function protectionPlugin (app, opts: { config: Config }
       }
     })
   }
-
-  // From SIGTERM on, every response closes its connection: server.close() waits for keep-alive sockets, and an idle
-  // one would otherwise hold the shutdown until its keep-alive timeout (72 s), past the grace period.
-  let closing = false
-  app.addHook('preClose', async () => { closing = true })
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing || app.draining) reply.header('connection', 'close')
-    done(null, payload)
-  })
 }, { name: 'protection' })

@@ -4,27 +4,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Tenant } from '../config/tenants.js'
 import { NotFoundError, UpstreamUnavailableError, ValidationFailedError } from '../errors.js'
 import type { CreateCustomerInput, FluentCustomer } from '../fluent/customers.js'
-import { AttributeSchema, AttributesSchema, NullableString, PageQuerySchema, PageSchema, defined, flattenConnection } from '../schemas/common.js'
+import { AttributesSchema, PageQuerySchema, PageSchema, defined, flattenConnection } from '../schemas/common.js'
 import { problemResponses } from '../schemas/problem.js'
-
-export const CustomerSchema = Type.Object({
-  id: Type.String({ description: 'Fluent customer id', examples: ['1001'] }),
-  username: NullableString('login name; defaults to the email', 'jane.doe@example.com'),
-  email: NullableString('primary email', 'jane.doe@example.com'),
-  firstName: NullableString('first name', 'Jane'),
-  lastName: NullableString('last name', 'Doe'),
-  phone: NullableString('primary phone', '+61 400 000 000'),
-  title: NullableString('title', 'Ms'),
-  department: NullableString('department', 'Wholesale'),
-  country: NullableString('country', 'Australia'),
-  timezone: NullableString('IANA time zone', 'Australia/Sydney'),
-  promotionOptIn: Type.Union([Type.Boolean(), Type.Null()], { description: 'agreed to promotions', examples: [false] }),
-  retailerId: NullableString('Fluent retailer id', '1'),
-  status: NullableString('Fluent status', 'ACTIVE'),
-  attributes: Type.Array(AttributeSchema, { description: 'custom attributes' }),
-  createdOn: NullableString('creation time, ISO 8601', '2026-11-26T10:00:00.000Z'),
-  updatedOn: NullableString('last change, ISO 8601', '2026-11-26T10:00:00.000Z')
-}, { $id: 'Customer', title: 'Customer', description: 'A Fluent customer, in REST names' })
+import { CustomerSchema, type Customer } from '../schemas/customer.js'
 
 // Length limits are Fluent's own (CreateCustomerInput), so an over-long field is a 400 here, not a Fluent rejection.
 export const CreateCustomerBodySchema = Type.Object({
@@ -57,7 +39,6 @@ const CustomerQuerySchema = Type.Object({
 }, { additionalProperties: false })
 
 type CreateCustomerBody = Static<typeof CreateCustomerBodySchema>
-type Customer = Static<typeof CustomerSchema>
 
 export function toCreateCustomerInput (body: CreateCustomerBody, tenant: Tenant): CreateCustomerInput {
   const retailerId = body.retailerId ?? tenant.fluent.retailerId

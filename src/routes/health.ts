@@ -2,13 +2,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Set on SIGTERM: readiness answers 503 so the load balancer stops sending, while in-flight requests finish. */
-    draining: boolean
-  }
-}
-
 const ReadinessSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('draining')], {
     description: 'ok; degraded while Redis is down (tokens are then cached per process); draining during shutdown',
@@ -21,8 +14,6 @@ const ReadinessSchema = Type.Object({
 })
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.decorate('draining', false)
-
   app.get('/healthz', {
     config: { public: true },
     schema: {

@@ -4,33 +4,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Tenant } from '../config/tenants.js'
 import { UpstreamUnavailableError, ValidationFailedError } from '../errors.js'
 import type { CreateStandardProductInput, FluentProduct } from '../fluent/products.js'
-import { AttributeSchema, AttributesSchema, NullableString, defined } from '../schemas/common.js'
+import { AttributesSchema, defined } from '../schemas/common.js'
 import { problemResponses } from '../schemas/problem.js'
+import { ProductSchema, type Product } from '../schemas/product.js'
 
 const PriceSchema = Type.Object({
   value: Type.Number({ minimum: 0, description: 'amount', examples: [19.95] }),
   currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 currency code', examples: ['AUD'] }),
   type: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: 'price type; RRP when left out', examples: ['RRP'] }))
 }, { additionalProperties: false, description: 'a price' })
-
-export const ProductSchema = Type.Object({
-  id: Type.String({ description: 'Fluent product id', examples: ['2001'] }),
-  ref: Type.String({ description: 'product reference, unique in its catalogue', examples: ['SKU-1001'] }),
-  name: Type.String({ description: 'product name', examples: ['Trail Runner 2'] }),
-  gtin: Type.String({ description: 'GTIN (EAN/UPC)', examples: ['09312345678907'] }),
-  type: Type.String({ description: 'product type', examples: ['STANDARD'] }),
-  status: NullableString('Fluent status', 'CREATED'),
-  summary: NullableString('short description', 'Lightweight trail shoe'),
-  catalogueRef: NullableString('product catalogue ref', 'PC:MASTER:1'),
-  prices: Type.Array(Type.Object({
-    type: Type.String({ description: 'price type', examples: ['RRP'] }),
-    currency: Type.String({ description: 'currency', examples: ['AUD'] }),
-    value: Type.Number({ description: 'amount', examples: [19.95] })
-  }), { description: 'prices' }),
-  attributes: Type.Array(AttributeSchema, { description: 'custom attributes' }),
-  createdOn: NullableString('creation time, ISO 8601', '2026-11-26T10:00:00.000Z'),
-  updatedOn: NullableString('last change, ISO 8601', '2026-11-26T10:00:00.000Z')
-}, { $id: 'Product', title: 'Product', description: 'A Fluent standard product, in REST names' })
 
 export const CreateProductBodySchema = Type.Object({
   ref: Type.String({ minLength: 1, maxLength: 100, description: 'product reference, unique in its catalogue', examples: ['SKU-1001'] }),
@@ -53,7 +35,6 @@ export const CreateProductBodySchema = Type.Object({
 })
 
 type CreateProductBody = Static<typeof CreateProductBodySchema>
-type Product = Static<typeof ProductSchema>
 
 export function toCreateProductInput (body: CreateProductBody, tenant: Tenant): CreateStandardProductInput {
   const catalogueRef = body.catalogueRef ?? tenant.fluent.catalogueRef
