@@ -53,7 +53,7 @@ export function seedDemoData (store: SimulatorStore): void {
   })
 
   for (const product of products) {
-    store.createStandardProduct({
+    const standardProduct = store.createStandardProduct({
       ref: product.ref,
       catalogue: { ref: DEMO_SEED.productCatalogueRef },
       type: 'STANDARD',
@@ -67,7 +67,7 @@ export function seedDemoData (store: SimulatorStore): void {
       const ref = `${product.ref}:${String(location.ref)}`
       const position = { ref, status: 'ACTIVE', workflowVersion: 1, attributes: [], productRef: product.ref, ...stamp }
       store.add('InventoryPosition', {
-        ...position, type: 'LAST_ON_HAND', workflowRef: 'INVENTORY_POSITION::DEFAULT', onHand, locationRef: location.ref, location: location.primaryAddress, catalogue: inventoryCatalogue
+        ...position, type: 'LAST_ON_HAND', workflowRef: 'INVENTORY_POSITION::DEFAULT', onHand, locationRef: location.ref, location: location.primaryAddress, catalogue: inventoryCatalogue, product: standardProduct
       })
       // Available to sell: what is on hand less a safety buffer of one.
       store.add('VirtualPosition', {

@@ -98,7 +98,7 @@ describe('schema-driven simulator on the demo seed', () => {
     it('filters inventoryPositions by productRef and locationRef lists and the catalogue ref, and pages them', async () => {
       const query = `query ($products: [String!], $locations: [String], $catalogue: InventoryCatalogueKey, $after: String) {
         inventoryPositions(productRef: $products, locationRef: $locations, catalogue: $catalogue, first: 2, after: $after) {
-          edges { cursor node { productRef locationRef onHand status updatedOn catalogue { ref } } }
+          edges { cursor node { productRef locationRef onHand status updatedOn catalogue { ref } product { ref } } }
           pageInfo { hasNextPage hasPreviousPage }
         }
       }`
@@ -124,7 +124,7 @@ describe('schema-driven simulator on the demo seed', () => {
       expect(seen.map((node: any) => `${node.productRef}@${node.locationRef}=${node.onHand}`)).toEqual([
         'MUG-BLUE@LOC-MEL-01=3', 'MUG-BLUE@DC-BNE-01=240', 'BOTTLE-1L@LOC-MEL-01=8', 'BOTTLE-1L@DC-BNE-01=150'
       ])
-      expect(seen[0]).toMatchObject({ status: 'ACTIVE', updatedOn: '2026-01-05T00:00:00.000Z', catalogue: { ref: 'DEFAULT:1' } })
+      expect(seen[0]).toMatchObject({ status: 'ACTIVE', updatedOn: '2026-01-05T00:00:00.000Z', catalogue: { ref: 'DEFAULT:1' }, product: { ref: 'MUG-BLUE' } })
 
       const elsewhere = await graphql(sim, token, query, { ...variables, catalogue: { ref: 'DEFAULT:42' } })
       expect(elsewhere.body.data.inventoryPositions.edges).toEqual([])
