@@ -11,6 +11,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# Fluent's schema snapshot, read at run time by src/fluent/schema.ts from beside dist/.
+COPY schema ./schema
 RUN npm run build
 RUN npm prune --omit=dev --no-audit --no-fund
 
@@ -25,6 +27,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/schema ./schema
 # The image's `node` user, by number so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 3000

@@ -6,7 +6,7 @@ import { parseTenants } from './config/tenants.js'
 import { DEFAULT_ACCOUNT, startSimulator } from './simulator/index.js'
 
 const env = loadEnv({ TENANTS_FILE: '(demo: built in)', ...process.env })
-const simulator = await startSimulator({ port: Number(process.env.SIMULATOR_PORT ?? 0), accounts: [DEFAULT_ACCOUNT] })
+const simulator = await startSimulator({ port: Number(process.env.SIMULATOR_PORT ?? 0), accounts: [DEFAULT_ACCOUNT], demoData: true })
 const apiKey = `demo_${randomBytes(18).toString('base64url')}`
 
 const tenants = parseTenants({

@@ -1,11 +1,7 @@
-// GraphQL side of the Fluent simulator: parses, validates and executes one request body against the simulator schema.
-import { buildSchema, execute, GraphQLError, parse, validate, type DocumentNode } from 'graphql'
-import { simulatorSdl } from './schema.js'
-import { rootValue } from './resolvers.js'
+// GraphQL side of the Fluent simulator: parses, validates and executes one request body against the served schema.
+import { execute, GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql'
 import type { SimulatorStore } from './store.js'
 import type { SimulatorAccount } from './types.js'
-
-export const simulatorSchema = buildSchema(simulatorSdl)
 
 export interface GraphqlRequestBody {
   query: string
@@ -33,7 +29,9 @@ export function readGraphqlBody (json: unknown): GraphqlRequestBody | string {
 }
 
 // Like Fluent (a graphql-java server), syntax and validation errors come back as HTTP 200 with errors[].
-export async function runGraphql (request: GraphqlRequestBody, store: SimulatorStore, account: SimulatorAccount): Promise<GraphqlAnswer> {
+export async function runGraphql (
+  schema: GraphQLSchema, request: GraphqlRequestBody, store: SimulatorStore, account: SimulatorAccount
+): Promise<GraphqlAnswer> {
   let document: DocumentNode
   try {
     document = parse(request.query)
@@ -41,14 +39,13 @@ export async function runGraphql (request: GraphqlRequestBody, store: SimulatorS
     if (err instanceof GraphQLError) return { status: 200, body: { errors: [err.toJSON()] } }
     throw err
   }
-  const validationErrors = validate(simulatorSchema, document)
+  const validationErrors = validate(schema, document)
   if (validationErrors.length > 0) {
     return { status: 200, body: { errors: validationErrors.map((error) => error.toJSON()) } }
   }
   const result = await execute({
-    schema: simulatorSchema,
+    schema,
     document,
-    rootValue,
     contextValue: { store, account },
     variableValues: request.variables ?? undefined,
     operationName: request.operationName ?? undefined

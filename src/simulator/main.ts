@@ -18,6 +18,11 @@ function readOptions (env: NodeJS.ProcessEnv): SimulatorOptions {
     if (!Number.isInteger(ttl) || ttl < 1) fail('SIMULATOR_TOKEN_TTL_SECONDS must be a positive integer')
     options.tokenTtlSeconds = ttl
   }
+  // Demo locations, products, stock and an order (DEMO_SEED in seed.ts); off unless asked for.
+  if (env.SIMULATOR_DEMO_DATA !== undefined) {
+    if (env.SIMULATOR_DEMO_DATA !== 'true' && env.SIMULATOR_DEMO_DATA !== 'false') fail('SIMULATOR_DEMO_DATA must be true or false')
+    options.demoData = env.SIMULATOR_DEMO_DATA === 'true'
+  }
   // A JSON array of {clientId, clientSecret, username, password, retailerId?}; default: the demo account.
   if (env.SIMULATOR_ACCOUNTS !== undefined) {
     let accounts: unknown

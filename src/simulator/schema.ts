@@ -1,237 +1,56 @@
-// The Fluent simulator's GraphQL schema: a subset of Fluent's real 23.10 schema, every type, field and argument copied exactly.
+// The schema the Fluent simulator serves: the project's snapshot of Fluent's schema, less any fields a fault removed, with resolvers set.
+import { buildSchema, GraphQLError, validateSchema, type GraphQLSchema } from 'graphql'
+import { fluentSdl } from '../fluent/schema.js'
+import { attachResolvers } from './resolvers.js'
 
-// Kept as a string (not a .graphql file) because tsc does not copy assets to dist/.
-// Interfaces (Node, Referenceable, ...) and connection fields the gateway never asks for
-// are left out; test/simulator/schema.test.ts checks the rest against the real schema.
-export const simulatorSdl = /* GraphQL */ `
-scalar DateTime
+const FIELD_NAME = /^(\w+)\.(\w+)$/
+const cache = new Map<string, GraphQLSchema>()
 
-scalar Json
-
-type Query {
-  me: User
-  customerById(id: ID!): Customer
-  customer(ref: String!): Customer
-  customers(
-    ref: [String]
-    status: [String]
-    createdOn: DateRange
-    updatedOn: DateRange
-    title: [String]
-    department: [String]
-    country: [String]
-    firstName: [String]
-    lastName: [String]
-    username: [String]
-    primaryEmail: [String]
-    primaryPhone: [String]
-    timezone: [String]
-    promotionOptIn: [Boolean]
-    first: Int
-    last: Int
-    before: String
-    after: String
-  ): CustomerConnection
-  retailerById(id: ID!): Retailer
-  productCatalogue(ref: String!): ProductCatalogue
-  standardProduct(ref: String!, catalogue: ProductCatalogueKey!): StandardProduct
+// The snapshot is printed by graphql-js: one field per line, two spaces in, inside `type|interface|input Name ... {`.
+function sdlWithout (removed: ReadonlySet<string>): { sdl: string, found: Set<string> } {
+  const found = new Set<string>()
+  let current: string | undefined
+  const lines = fluentSdl().split('\n').filter((line) => {
+    const opening = /^(?:type|interface|input|extend type) (\w+)\b.*\{$/.exec(line)
+    if (opening !== null) current = opening[1]
+    else if (line === '}') current = undefined
+    else if (current !== undefined) {
+      const field = /^ {2}(\w+)[(:]/.exec(line)
+      const name = field === null ? undefined : `${current}.${field[1] ?? ''}`
+      if (name !== undefined && removed.has(name)) {
+        found.add(name)
+        return false
+      }
+    }
+    return true
+  })
+  return { sdl: lines.join('\n'), found }
 }
 
-type Mutation {
-  createCustomer(input: CreateCustomerInput): Customer
-  createStandardProduct(input: CreateStandardProductInput): StandardProduct
+/** Why a list of `Type.field` names cannot be removed from the served schema, or null when it can. */
+export function removedFieldsProblem (names: unknown): string | null {
+  if (!Array.isArray(names) || names.some((name) => typeof name !== 'string' || !FIELD_NAME.test(name))) {
+    return 'removedFields must be an array of "Type.field" names'
+  }
+  const { sdl, found } = sdlWithout(new Set(names as string[]))
+  const unknown = (names as string[]).filter((name) => !found.has(name))
+  if (unknown.length > 0) return `removedFields: no field ${unknown.join(', ')} in the schema`
+  try {
+    const errors = validateSchema(buildSchema(sdl))
+    if (errors.length > 0) return `removedFields would leave an invalid schema: ${errors[0]?.message ?? ''}`
+  } catch (err) {
+    return `removedFields would leave an invalid schema: ${err instanceof GraphQLError ? err.message : String(err)}`
+  }
+  return null
 }
 
-type User {
-  id: ID!
-  ref: String!
-  username: String!
-  title: String
-  firstName: String
-  lastName: String
-  primaryEmail: String
-  primaryPhone: String
-  type: String!
-  status: String
-  attributes: [Attribute]
-  department: String
-  country: String
-  timezone: String
-  promotionOptIn: Boolean
-  primaryRetailer: Retailer
-  createdOn: DateTime
-  updatedOn: DateTime
+/** The served schema without the given fields; built once per distinct list and kept for the process. */
+export function servedSchema (removedFields: readonly string[] = []): GraphQLSchema {
+  const key = [...new Set(removedFields)].sort().join('\n')
+  let schema = cache.get(key)
+  if (schema === undefined) {
+    schema = attachResolvers(buildSchema(key === '' ? fluentSdl() : sdlWithout(new Set(removedFields)).sdl))
+    cache.set(key, schema)
+  }
+  return schema
 }
-
-type Customer {
-  id: ID!
-  ref: String
-  status: String
-  createdOn: DateTime
-  updatedOn: DateTime
-  attributes: [Attribute]
-  title: String
-  department: String
-  country: String
-  firstName: String
-  lastName: String
-  username: String
-  primaryEmail: String
-  primaryPhone: String
-  timezone: String
-  promotionOptIn: Boolean
-  retailer: Retailer
-}
-
-type CustomerConnection {
-  edges: [CustomerEdge]
-  pageInfo: PageInfo
-}
-
-type CustomerEdge {
-  node: Customer
-  cursor: String
-}
-
-type PageInfo {
-  hasPreviousPage: Boolean
-  hasNextPage: Boolean
-}
-
-type Attribute {
-  name: String!
-  type: String!
-  value: Json!
-}
-
-type Retailer {
-  id: ID!
-  createdOn: DateTime
-  updatedOn: DateTime
-  status: String
-  ref: String!
-  summary: String
-  websiteUrl: String
-  websiteUrlName: String
-  primaryEmail: String
-  supportContactName: String
-  supportEmail: String
-  supportPhone: String
-  tradingName: String
-}
-
-type ProductCatalogue {
-  id: ID!
-  createdOn: DateTime
-  updatedOn: DateTime
-  ref: String!
-  type: String!
-  workflowRef: String!
-  workflowVersion: Int!
-  status: String
-  attributes: [Attribute]
-  name: String!
-  description: String
-  retailerRefs: [String]
-}
-
-type StandardProduct {
-  id: ID!
-  createdOn: DateTime
-  updatedOn: DateTime
-  ref: String!
-  type: String!
-  workflowRef: String!
-  workflowVersion: Int!
-  status: String
-  attributes: [Attribute]
-  gtin: String!
-  name: String!
-  summary: String
-  prices: [Price]
-  tax: TaxType
-  catalogue: ProductCatalogue!
-}
-
-type Price {
-  type: String!
-  currency: String!
-  value: Float!
-}
-
-type TaxType {
-  country: String!
-  group: String!
-  tariff: String
-}
-
-input DateRange {
-  from: DateTime
-  to: DateTime
-}
-
-input AttributeInput {
-  name: String!
-  type: String!
-  value: Json!
-}
-
-input RetailerId {
-  id: ID!
-}
-
-input ProductCatalogueKey {
-  ref: String!
-}
-
-input CategoryKey {
-  ref: String!
-  catalogue: ProductCatalogueKey!
-}
-
-input VariantProductKey {
-  ref: String
-  catalogue: ProductCatalogueKey!
-}
-
-input PriceInput {
-  type: String!
-  currency: String!
-  value: Float!
-}
-
-input TaxTypeInput {
-  country: String!
-  group: String!
-  tariff: String!
-}
-
-input CreateCustomerInput {
-  username: String!
-  attributes: [AttributeInput]
-  title: String
-  department: String
-  country: String
-  firstName: String
-  lastName: String
-  primaryEmail: String!
-  primaryPhone: String
-  timezone: String!
-  promotionOptIn: Boolean!
-  retailer: RetailerId!
-}
-
-input CreateStandardProductInput {
-  ref: String!
-  catalogue: ProductCatalogueKey!
-  type: String!
-  attributes: [AttributeInput]
-  gtin: String!
-  name: String!
-  summary: String
-  categories: [CategoryKey]
-  prices: [PriceInput]
-  taxType: TaxTypeInput
-  variants: [VariantProductKey]
-}
-`

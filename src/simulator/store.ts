@@ -1,102 +1,15 @@
-// In-memory data of the Fluent simulator: retailers, catalogues, users, customers and products, with Fluent's error codes.
+// In-memory data of the Fluent simulator: one collection of plain objects per GraphQL type, and the creates that need Fluent's rules.
 import { GraphQLError } from 'graphql'
+import { seedDemoData } from './seed.js'
 import type { SimulatorAccount } from './types.js'
+
+/** A stored object: the fields of its GraphQL type (nested objects by reference), its id, and its concrete type name. */
+export type Entity = Record<string, unknown> & { id: string, __typename: string }
 
 export interface Attribute {
   name: string
   type: string
   value: unknown
-}
-
-export interface Retailer {
-  id: string
-  ref: string
-  status: string
-  tradingName: string
-  primaryEmail: string | null
-  createdOn: string
-  updatedOn: string
-}
-
-export interface ProductCatalogue {
-  id: string
-  ref: string
-  type: string
-  workflowRef: string
-  workflowVersion: number
-  status: string
-  name: string
-  description: string | null
-  retailerRefs: string[]
-  attributes: Attribute[]
-  createdOn: string
-  updatedOn: string
-}
-
-export interface User {
-  id: string
-  ref: string
-  username: string
-  title: string | null
-  firstName: string
-  lastName: string
-  primaryEmail: string
-  primaryPhone: string | null
-  type: string
-  status: string
-  attributes: Attribute[]
-  department: string | null
-  country: string | null
-  timezone: string
-  promotionOptIn: boolean
-  primaryRetailer: Retailer | null
-  createdOn: string
-  updatedOn: string
-}
-
-export interface Customer {
-  id: string
-  ref: string
-  status: string
-  createdOn: string
-  updatedOn: string
-  attributes: Array<Attribute | null> | null
-  title: string | null
-  department: string | null
-  country: string | null
-  firstName: string | null
-  lastName: string | null
-  username: string
-  primaryEmail: string
-  primaryPhone: string | null
-  timezone: string
-  promotionOptIn: boolean
-  retailer: Retailer
-}
-
-export interface Price {
-  type: string
-  currency: string
-  value: number
-}
-
-export interface StandardProduct {
-  id: string
-  ref: string
-  type: string
-  workflowRef: string
-  workflowVersion: number
-  status: string
-  attributes: Array<Attribute | null> | null
-  gtin: string
-  name: string
-  summary: string | null
-  prices: Array<Price | null> | null
-  tax: { country: string, group: string, tariff: string } | null
-  categories: Array<{ ref: string, catalogue: { ref: string } } | null> | null
-  catalogue: ProductCatalogue
-  createdOn: string
-  updatedOn: string
 }
 
 export interface CreateCustomerInput {
@@ -123,31 +36,47 @@ export interface CreateStandardProductInput {
   name: string
   summary?: string | null
   categories?: Array<{ ref: string, catalogue: { ref: string } } | null> | null
-  prices?: Array<Price | null> | null
+  prices?: Array<{ type: string, currency: string, value: number } | null> | null
   taxType?: { country: string, group: string, tariff: string } | null
 }
 
-/** Filters of Query.customers: every list given must contain the customer's value. */
-export interface CustomerFilter {
-  ref?: Array<string | null> | null
-  status?: Array<string | null> | null
-  title?: Array<string | null> | null
-  department?: Array<string | null> | null
-  country?: Array<string | null> | null
-  firstName?: Array<string | null> | null
-  lastName?: Array<string | null> | null
-  username?: Array<string | null> | null
-  primaryEmail?: Array<string | null> | null
-  primaryPhone?: Array<string | null> | null
-  timezone?: Array<string | null> | null
-  promotionOptIn?: Array<boolean | null> | null
-  createdOn?: { from?: string | null, to?: string | null } | null
-  updatedOn?: { from?: string | null, to?: string | null } | null
+type Optional<T> = T | null | undefined
+
+export interface CreateAddressInput {
+  ref: string
+  [field: string]: unknown
 }
 
-const listFilterKeys = [
-  'ref', 'status', 'title', 'department', 'country', 'firstName', 'lastName',
-  'username', 'primaryEmail', 'primaryPhone', 'timezone', 'promotionOptIn'
+export interface CreateOrderInput {
+  ref: string
+  type: string
+  attributes?: Optional<Array<Attribute | null>>
+  retailer: { id: string }
+  customer: { id: string }
+  totalPrice?: Optional<number>
+  totalTaxPrice?: Optional<number>
+  fulfilmentChoice?: Optional<{
+    ref?: Optional<string>
+    type?: Optional<string>
+    deliveryType: string
+    pickupLocationRef?: Optional<string>
+    deliveryAddress?: Optional<CreateAddressInput>
+    [field: string]: unknown
+  }>
+  items: Array<{
+    ref: string
+    productRef: string
+    productCatalogueRef?: Optional<string>
+    quantity: number
+    [field: string]: unknown
+  } | null>
+  [field: string]: unknown
+}
+
+/** The GraphQL types the simulator keeps; a root field whose node type is one of these is served generically. */
+export const STORED_TYPES = [
+  'Retailer', 'ProductCatalogue', 'InventoryCatalogue', 'VirtualCatalogue', 'User', 'Customer', 'StandardProduct',
+  'Location', 'InventoryPosition', 'VirtualPosition', 'Order', 'Fulfilment'
 ] as const
 
 export const FIRST_ID = 1001
@@ -157,76 +86,85 @@ export function fluentError (code: string, message: string): GraphQLError {
   return new GraphQLError(`${code} ${message}`, { extensions: { code } })
 }
 
-function inRange (value: string, range: { from?: string | null, to?: string | null } | null | undefined): boolean {
-  if (range == null) return true
-  const at = Date.parse(value)
-  if (range.from != null && at < Date.parse(range.from)) return false
-  if (range.to != null && at > Date.parse(range.to)) return false
-  return true
+function withoutNullish (input: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value != null))
 }
 
 export class SimulatorStore {
-  readonly retailers = new Map<string, Retailer>()
-  readonly catalogues = new Map<string, ProductCatalogue>()
-  readonly users = new Map<string, User>()
-  readonly customers = new Map<string, Customer>()
-  readonly products = new Map<string, StandardProduct>()
-  private nextCustomerId = FIRST_ID
-  private nextProductId = FIRST_ID
+  private readonly collections = new Map<string, Entity[]>()
+  private readonly nextIds = new Map<string, number>()
   private readonly accounts: SimulatorAccount[]
+  private readonly demoData: boolean
 
-  constructor (accounts: SimulatorAccount[]) {
+  constructor (accounts: SimulatorAccount[], options: { demoData?: boolean } = {}) {
     this.accounts = accounts
+    this.demoData = options.demoData ?? false
     this.seed()
+  }
+
+  /** Whether the store keeps objects of this GraphQL type. */
+  has (type: string): boolean {
+    return this.collections.has(type)
+  }
+
+  /** Every stored object of these types, in numeric id order. */
+  all (types: readonly string[]): Entity[] {
+    const found = types.flatMap((type) => this.collections.get(type) ?? [])
+    return types.length > 1 ? found.sort((a, b) => Number(a.id) - Number(b.id)) : found
+  }
+
+  /** Stores an object under a fresh numeric id (ids of created objects start at FIRST_ID per type). */
+  add (type: string, fields: Record<string, unknown>): Entity {
+    const collection = this.collections.get(type)
+    if (collection === undefined) throw new Error(`the simulator keeps no ${type}`)
+    const next = this.nextIds.get(type) ?? FIRST_ID
+    this.nextIds.set(type, next + 1)
+    const entity = { ...fields, id: String(next), __typename: type } as Entity
+    collection.push(entity)
+    return entity
+  }
+
+  find (type: string, predicate: (entity: Entity) => boolean): Entity | undefined {
+    return this.collections.get(type)?.find(predicate)
   }
 
   /** Drops everything created since start and puts the seed data back. */
   seed (): void {
+    for (const type of STORED_TYPES) this.collections.set(type, [])
+    this.nextIds.clear()
     const now = new Date().toISOString()
-    this.retailers.clear()
-    this.catalogues.clear()
-    this.users.clear()
-    this.customers.clear()
-    this.products.clear()
-    this.nextCustomerId = FIRST_ID
-    this.nextProductId = FIRST_ID
 
-    // Retailer "1" always exists; every other retailerId an account names gets one too.
+    // Retailer "1" always exists; every other retailerId an account names gets one too, each with its catalogues.
     const retailerIds = new Set(['1'])
     for (const account of this.accounts) {
       if (account.retailerId !== undefined) retailerIds.add(account.retailerId)
     }
+    const stamp = { createdOn: now, updatedOn: now }
     for (const id of retailerIds) {
       const ref = id === '1' ? 'DEMO-RETAILER' : `RETAILER-${id}`
-      this.retailers.set(id, {
-        id,
-        ref,
-        status: 'ACTIVE',
-        tradingName: id === '1' ? 'Demo Retailer' : `Retailer ${id}`,
-        primaryEmail: null,
-        createdOn: now,
-        updatedOn: now
+      const retailer = this.put('Retailer', id, {
+        ref, status: 'ACTIVE', tradingName: id === '1' ? 'Demo Retailer' : `Retailer ${id}`, primaryEmail: null, ...stamp
       })
-      const catalogueRef = `PC:MASTER:${id}`
-      this.catalogues.set(catalogueRef, {
-        id,
-        ref: catalogueRef,
-        type: 'MASTER',
-        workflowRef: 'PRODUCT_CATALOGUE::MASTER',
-        workflowVersion: 1,
-        status: 'ACTIVE',
-        name: `Master Product Catalogue ${id}`,
-        description: null,
-        retailerRefs: [ref],
-        attributes: [],
-        createdOn: now,
-        updatedOn: now
+      const catalogue = { workflowVersion: 1, status: 'ACTIVE', description: null, retailerRefs: [retailer.ref], attributes: [], ...stamp }
+      this.put('ProductCatalogue', id, {
+        ...catalogue, ref: `PC:MASTER:${id}`, type: 'MASTER', workflowRef: 'PRODUCT_CATALOGUE::MASTER', name: `Master Product Catalogue ${id}`
+      })
+      this.put('InventoryCatalogue', id, {
+        ...catalogue, ref: `DEFAULT:${id}`, type: 'DEFAULT', workflowRef: 'INVENTORY_CATALOGUE::DEFAULT', name: `Inventory Catalogue ${id}`
+      })
+      this.put('VirtualCatalogue', id, {
+        ...catalogue,
+        ref: `BASE:${id}`,
+        type: 'BASE',
+        workflowRef: 'VIRTUAL_CATALOGUE::BASE',
+        name: `Base Virtual Catalogue ${id}`,
+        inventoryCatalogueRef: `DEFAULT:${id}`,
+        productCatalogueRef: `PC:MASTER:${id}`
       })
     }
 
     this.accounts.forEach((account, index) => {
-      this.users.set(account.username, {
-        id: String(index + 1),
+      this.put('User', String(index + 1), {
         ref: account.username,
         username: account.username,
         title: null,
@@ -241,28 +179,42 @@ export class SimulatorStore {
         country: null,
         timezone: 'UTC',
         promotionOptIn: false,
-        primaryRetailer: account.retailerId === undefined ? null : this.retailers.get(account.retailerId) ?? null,
-        createdOn: now,
-        updatedOn: now
+        primaryRetailer: account.retailerId === undefined ? null : this.retailerById(account.retailerId) ?? null,
+        ...stamp
       })
     })
+
+    if (this.demoData) {
+      // Demo objects are numbered from 1 through the same creates callers use; ids of later creates start at FIRST_ID again.
+      for (const type of STORED_TYPES) this.nextIds.set(type, 1)
+      seedDemoData(this)
+      this.nextIds.clear()
+    }
   }
 
-  userOf (account: SimulatorAccount): User | null {
-    return this.users.get(account.username) ?? null
+  /** Stores a seed object under a given id. */
+  put (type: string, id: string, fields: Record<string, unknown>): Entity {
+    const entity = { ...fields, id, __typename: type } as Entity
+    this.collections.get(type)?.push(entity)
+    return entity
   }
 
-  createCustomer (input: CreateCustomerInput): Customer {
-    const retailer = this.retailers.get(input.retailer.id)
+  retailerById (id: string): Entity | undefined {
+    return this.find('Retailer', (retailer) => retailer.id === id)
+  }
+
+  userOf (account: SimulatorAccount): Entity | null {
+    return this.find('User', (user) => user.username === account.username) ?? null
+  }
+
+  createCustomer (input: CreateCustomerInput): Entity {
+    const retailer = this.retailerById(input.retailer.id)
     if (retailer === undefined) throw fluentError('C0120E', 'Retailer not found')
-    for (const existing of this.customers.values()) {
-      if (existing.username === input.username) {
-        throw fluentError('C0123E', `Unique constraint violation: a customer with username '${input.username}' already exists`)
-      }
+    if (this.find('Customer', (existing) => existing.username === input.username) !== undefined) {
+      throw fluentError('C0123E', `Unique constraint violation: a customer with username '${input.username}' already exists`)
     }
     const now = new Date().toISOString()
-    const customer: Customer = {
-      id: String(this.nextCustomerId++),
+    return this.add('Customer', {
       ref: input.username,
       status: 'ACTIVE',
       createdOn: now,
@@ -279,52 +231,21 @@ export class SimulatorStore {
       timezone: input.timezone,
       promotionOptIn: input.promotionOptIn,
       retailer
-    }
-    this.customers.set(customer.id, customer)
-    return customer
-  }
-
-  customerById (id: string): Customer | null {
-    return this.customers.get(id) ?? null
-  }
-
-  customerByRef (ref: string): Customer | null {
-    for (const customer of this.customers.values()) {
-      if (customer.ref === ref) return customer
-    }
-    return null
-  }
-
-  /** Customers matching the filter, ordered by numeric id. */
-  findCustomers (filter: CustomerFilter): Customer[] {
-    const matches = [...this.customers.values()].filter((customer) => {
-      for (const key of listFilterKeys) {
-        const wanted = filter[key]
-        if (wanted == null) continue
-        if (!(wanted as unknown[]).includes(customer[key])) return false
-      }
-      return inRange(customer.createdOn, filter.createdOn) && inRange(customer.updatedOn, filter.updatedOn)
     })
-    return matches.sort((a, b) => Number(a.id) - Number(b.id))
   }
 
-  retailerById (id: string): Retailer | null {
-    return this.retailers.get(id) ?? null
+  standardProduct (ref: string, catalogueRef: string): Entity | undefined {
+    return this.find('StandardProduct', (product) => product.ref === ref && (product.catalogue as Entity).ref === catalogueRef)
   }
 
-  catalogueByRef (ref: string): ProductCatalogue | null {
-    return this.catalogues.get(ref) ?? null
-  }
-
-  createStandardProduct (input: CreateStandardProductInput): StandardProduct {
-    const catalogue = this.catalogues.get(input.catalogue.ref)
+  createStandardProduct (input: CreateStandardProductInput): Entity {
+    const catalogue = this.find('ProductCatalogue', (candidate) => candidate.ref === input.catalogue.ref)
     if (catalogue === undefined) throw fluentError('C0120E', 'ProductCatalogue not found')
-    if (this.standardProduct(input.ref, catalogue.ref) !== null) {
-      throw fluentError('C0121E', `Unique constraint violation: a product with ref '${input.ref}' already exists in catalogue '${catalogue.ref}'`)
+    if (this.standardProduct(input.ref, catalogue.ref as string) !== undefined) {
+      throw fluentError('C0121E', `Unique constraint violation: a product with ref '${input.ref}' already exists in catalogue '${String(catalogue.ref)}'`)
     }
     const now = new Date().toISOString()
-    const product: StandardProduct = {
-      id: String(this.nextProductId++),
+    return this.add('StandardProduct', {
       ref: input.ref,
       type: input.type,
       workflowRef: `PRODUCT::${input.type}`,
@@ -340,15 +261,113 @@ export class SimulatorStore {
       catalogue,
       createdOn: now,
       updatedOn: now
-    }
-    this.products.set(product.id, product)
-    return product
+    })
   }
 
-  standardProduct (ref: string, catalogueRef: string): StandardProduct | null {
-    for (const product of this.products.values()) {
-      if (product.ref === ref && product.catalogue.ref === catalogueRef) return product
+  /**
+   * Creates an order in CREATED status with its items, its fulfilment choice and one fulfilment: from the pickup location
+   * for CC, else from the first location the store has.
+   */
+  createOrder (input: CreateOrderInput, now = new Date().toISOString()): Entity {
+    const retailer = this.retailerById(input.retailer.id)
+    if (retailer === undefined) throw fluentError('C0120E', 'Retailer not found')
+    const customer = this.find('Customer', (candidate) => candidate.id === input.customer.id)
+    if (customer === undefined) throw fluentError('C0120E', `Customer not found: no customer with id '${input.customer.id}'`)
+    if (this.find('Order', (order) => order.ref === input.ref && order.retailer === retailer) !== undefined) {
+      throw fluentError('C0121E', `Unique constraint violation: an order with ref '${input.ref}' already exists for retailer '${retailer.id}'`)
     }
-    return null
+    const choice = input.fulfilmentChoice
+    if (choice == null) throw fluentError('C0100E', 'fulfilmentChoice must not be null')
+    const items = input.items.filter((item) => item !== null)
+    if (items.length === 0) throw fluentError('C0100E', 'items must not be empty')
+
+    const products = items.map((item) => {
+      const catalogueRef = item.productCatalogueRef ?? `PC:MASTER:${retailer.id}`
+      const product = this.standardProduct(item.productRef, catalogueRef)
+      if (product === undefined) throw fluentError('C0120E', `Product not found: '${item.productRef}' in catalogue '${catalogueRef}'`)
+      return product
+    })
+    let location: Entity | undefined
+    if (choice.pickupLocationRef != null) {
+      location = this.find('Location', (candidate) => candidate.ref === choice.pickupLocationRef)
+      if (location === undefined) throw fluentError('C0120E', `Location not found: '${choice.pickupLocationRef}'`)
+    } else if (choice.deliveryType === 'CC' || input.type === 'CC') {
+      throw fluentError('C0100E', 'fulfilmentChoice.pickupLocationRef is required for a CC order')
+    } else {
+      location = this.all(['Location'])[0]
+      if (location === undefined) throw fluentError('C0120E', 'Location not found: the simulator has no location to fulfil from')
+    }
+
+    const stamp = { createdOn: now, updatedOn: now }
+    const deliveryAddress = choice.deliveryAddress == null
+      ? null
+      : { ...withoutNullish(choice.deliveryAddress), id: `${input.ref}-ADDRESS`, type: 'DELIVERY', __typename: 'CustomerAddress', ...stamp }
+    const fulfilmentChoice = {
+      ...withoutNullish(choice),
+      id: String(this.nextIds.get('Order') ?? FIRST_ID),
+      ref: choice.ref ?? `${input.ref}-FC`,
+      type: choice.type ?? input.type,
+      status: 'CREATED',
+      workflowRef: 'FULFILMENT_CHOICE::DEFAULT',
+      workflowVersion: 1,
+      deliveryAddress,
+      ...stamp
+    }
+    const order = this.add('Order', {
+      ref: input.ref,
+      type: input.type,
+      status: 'CREATED',
+      workflowRef: `ORDER::${input.type}`,
+      workflowVersion: 1,
+      attributes: input.attributes ?? [],
+      retailer,
+      totalPrice: input.totalPrice ?? null,
+      totalTaxPrice: input.totalTaxPrice ?? null,
+      customer,
+      customerLink: { ref: customer.ref },
+      fulfilmentChoice,
+      ...stamp
+    })
+    const orderItems = items.map((item, index) => ({
+      ...withoutNullish(item),
+      ref: item.ref,
+      quantity: item.quantity,
+      id: `${order.id}${String(index + 1).padStart(2, '0')}`,
+      status: 'CREATED',
+      product: products[index],
+      order,
+      fulfilmentChoice,
+      attributes: item.attributes ?? [],
+      ...stamp
+    }))
+    const fulfilment = this.add('Fulfilment', {
+      ref: `${input.ref}-F1`,
+      status: 'CREATED',
+      fulfilmentChoiceRef: fulfilmentChoice.ref,
+      workflowRef: `FULFILMENT::${input.type}`,
+      workflowVersion: 1,
+      attributes: [],
+      deliveryType: choice.deliveryType,
+      type: input.type === 'CC' ? 'CC_PFS' : 'HD_PFS',
+      order,
+      retailer,
+      fromLocation: { ref: location.ref },
+      fromAddress: location.primaryAddress ?? null,
+      toAddress: deliveryAddress ?? location.primaryAddress ?? null,
+      ...stamp
+    })
+    fulfilment.items = orderItems.map((item) => ({
+      id: item.id,
+      ref: item.ref,
+      status: 'CREATED',
+      requestedQuantity: item.quantity,
+      filledQuantity: 0,
+      rejectedQuantity: 0,
+      fulfilment,
+      orderItem: item
+    }))
+    Object.assign(order, { items: orderItems, fulfilments: [fulfilment] })
+    Object.assign(fulfilmentChoice, { items: orderItems, fulfilments: [fulfilment] })
+    return order
   }
 }

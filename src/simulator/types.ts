@@ -17,6 +17,8 @@ export interface SimulatorOptions {
   accounts?: SimulatorAccount[]
   /** expires_in of issued tokens; default 86400. */
   tokenTtlSeconds?: number
+  /** Seed the demo locations, products, stock, availability, customer and order (DEMO_SEED); default false. */
+  demoData?: boolean
 }
 
 export interface GraphqlFailure {
@@ -40,6 +42,8 @@ export interface Faults {
   issueRefreshToken: boolean
   /** Each /graphql request consumes the head of the queue and answers with it instead of executing. */
   graphqlFailures: GraphqlFailure[]
+  /** `Type.field` names left out of the served schema: documents using them fail validation and introspection omits them. */
+  removedFields: string[]
 }
 
 export interface Counters {

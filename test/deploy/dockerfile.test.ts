@@ -34,10 +34,10 @@ describe('Dockerfile', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions)
   })
 
-  it('ships only package.json, production node_modules and dist/ from the build stage', () => {
+  it('ships only package.json, production node_modules, dist/ and the schema snapshot from the build stage', () => {
     const copies = runtime.instructions.filter((item) => item.keyword === 'COPY')
     expect(copies.map((item) => item.flags.from)).toEqual(copies.map(() => 'build'))
-    expect(copies.map((item) => item.args.at(-1)).sort()).toEqual(['./dist', './node_modules', './package.json'])
+    expect(copies.map((item) => item.args.at(-1)).sort()).toEqual(['./dist', './node_modules', './package.json', './schema'])
   })
 
   it('runs as a non-root user given by number, so Kubernetes runAsNonRoot can check it', () => {
@@ -93,6 +93,7 @@ describe('.dockerignore', () => {
       .filter((item) => item.keyword === 'COPY' && item.flags.from === undefined)
       .flatMap((item) => item.args.slice(0, -1))
     expect(sources).toContain('src')
+    expect(sources).toContain('schema')
     for (const source of sources) expect(ignored(source), source).toBe(false)
     expect(ignored('src/server.ts')).toBe(false)
   })

@@ -1,22 +1,17 @@
-// Every GraphQL document the gateway sends, and the variables its routes build, validate against Fluent's real schema (release 23.10).
-import { existsSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+// Every GraphQL document the gateway sends, and the variables its routes build, validate against Fluent's real schema (the project's 23.10 snapshot).
 import {
-  buildClientSchema, getVariableValues, Kind, parse, validate, type GraphQLSchema, type IntrospectionQuery, type OperationDefinitionNode
+  getVariableValues, Kind, parse, validate, type GraphQLSchema, type OperationDefinitionNode
 } from 'graphql'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Tenant } from '../../src/config/tenants.js'
 import { CREATE_CUSTOMER, CUSTOMER_BY_ID, CUSTOMERS } from '../../src/fluent/customers.js'
 import { ME } from '../../src/fluent/me.js'
+import { fluentSchema } from '../../src/fluent/schema.js'
 import { CREATE_STANDARD_PRODUCT } from '../../src/fluent/products.js'
 import { toCreateCustomerInput } from '../../src/routes/customers.js'
 import { toCreateProductInput } from '../../src/routes/products.js'
 import { call } from '../helpers/call.js'
 import { startGateway, type TestGateway } from '../helpers/gateway.js'
-
-const schemaPath = fileURLToPath(new URL('../../../shared/fluent-schema/schema.json', import.meta.url))
-const missing = existsSync(schemaPath) ? undefined : `real Fluent schema not found at ${schemaPath}: it is reference data kept outside the repository`
-if (missing !== undefined) console.warn(`skipping documents.test.ts: ${missing}`)
 
 const DOCUMENTS = { CREATE_CUSTOMER, CUSTOMER_BY_ID, CUSTOMERS, ME, CREATE_STANDARD_PRODUCT }
 
@@ -39,14 +34,9 @@ function variableErrors (schema: GraphQLSchema, query: string, variables: Record
   return 'errors' in result ? (result.errors ?? []).map((error) => error.message) : []
 }
 
-// Skipped only when the reference schema is absent (it lives outside the repository, beside DESIGN.md).
-describe.skipIf(missing !== undefined)('GraphQL documents against Fluent\'s real schema', () => {
-  let schema: GraphQLSchema
-
-  beforeAll(() => {
-    const introspection = JSON.parse(readFileSync(schemaPath, 'utf8')) as { data: IntrospectionQuery }
-    schema = buildClientSchema(introspection.data)
-  })
+// The snapshot (schema/fluent.graphql) is held equal to Fluent's introspection by test/fluent/schema.test.ts.
+describe('GraphQL documents against Fluent\'s real schema', () => {
+  const schema: GraphQLSchema = fluentSchema()
 
   it.each(Object.entries(DOCUMENTS))('%s validates', (_name, document) => {
     expect(validate(schema, parse(document)).map((error) => error.message)).toEqual([])

@@ -26,7 +26,8 @@ describe('simulator admin routes', () => {
         badCredentials: false,
         tokenTtlSeconds: 3600,
         issueRefreshToken: false,
-        graphqlFailures: []
+        graphqlFailures: [],
+        removedFields: []
       }
     })
   })
