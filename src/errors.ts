@@ -55,11 +55,23 @@ export const PROBLEMS = {
     example: { detail: 'customer 1001 does not exist' },
     forStatus: true
   },
+  IDEMPOTENCY_KEY_REQUIRED: {
+    status: 400,
+    title: 'Idempotency-Key required',
+    when: 'a route that cannot be retried safely without one (`POST /stock/adjustments`) was called without an `Idempotency-Key`',
+    example: { detail: 'POST /stock/adjustments needs an Idempotency-Key header: a delta sent twice would count twice' }
+  },
   CONFLICT: {
     status: 409,
     title: 'Already exists',
     when: 'Fluent says it already exists (C0121, C0123)',
     example: { detail: 'Fluent says this entity already exists', upstream: { status: 200, codes: ['C0123E'], messages: ['Unique constraint violation'] } }
+  },
+  IDEMPOTENCY_IN_FLIGHT: {
+    status: 409,
+    title: 'A request with this Idempotency-Key is in flight',
+    when: 'the first request with this `Idempotency-Key` has not been answered yet; see `Retry-After`',
+    example: { detail: 'a request with this Idempotency-Key is still being processed; retry after the time in Retry-After' }
   },
   PAYLOAD_TOO_LARGE: {
     status: 413,
@@ -81,6 +93,12 @@ export const PROBLEMS = {
     when: 'Fluent rejected the input (C0100E–C0159E, other client errors)',
     example: { detail: 'Retailer 99 not found', upstream: { status: 200, codes: ['C0100E'], messages: ['Retailer 99 not found'] } }
   },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    title: 'Idempotency-Key reused with another body',
+    when: 'this `Idempotency-Key` was used before with a different body',
+    example: { detail: 'this Idempotency-Key was first used with another body; use a new key for a new request' }
+  },
   RATE_LIMITED: {
     status: 429,
     title: 'Too many requests',
@@ -99,6 +117,12 @@ export const PROBLEMS = {
     title: 'Fluent is unavailable',
     when: 'Fluent unreachable, 5xx, or a body that is not GraphQL JSON',
     example: { detail: 'Fluent failed (HTTP 503)', upstream: { status: 503, codes: [], messages: [] } }
+  },
+  UPSTREAM_SCHEMA_DRIFT: {
+    status: 502,
+    title: "The route's document no longer fits Fluent's schema",
+    when: "the tenant's live Fluent schema no longer accepts this route's GraphQL document; nothing was sent",
+    example: { detail: "Fluent's schema for this tenant no longer has a field this route asks for: Cannot query field \"totalPrice\" on type \"Order\"" }
   },
   UNAVAILABLE: {
     status: 503,
@@ -147,6 +171,10 @@ export const ConflictError = problemError('CONFLICT')
 export const PayloadTooLargeError = problemError('PAYLOAD_TOO_LARGE')
 export const UnsupportedMediaTypeError = problemError('UNSUPPORTED_MEDIA_TYPE')
 export const UpstreamRejectedError = problemError('UPSTREAM_REJECTED')
+export const IdempotencyKeyRequiredError = problemError('IDEMPOTENCY_KEY_REQUIRED')
+export const IdempotencyInFlightError = problemError('IDEMPOTENCY_IN_FLIGHT')
+export const IdempotencyKeyReusedError = problemError('IDEMPOTENCY_KEY_REUSED')
+export const UpstreamSchemaDriftError = problemError('UPSTREAM_SCHEMA_DRIFT')
 export const RateLimitedError = problemError('RATE_LIMITED')
 export const UpstreamAuthFailedError = problemError('UPSTREAM_AUTH_FAILED')
 export const UpstreamUnavailableError = problemError('UPSTREAM_UNAVAILABLE')

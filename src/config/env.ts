@@ -31,6 +31,10 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 600, description: 'requests one API key may make per window (shared by all replicas through Redis); 0 turns the limit off' }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000, description: 'length of the rate-limit window' }),
   RATE_LIMIT_SYNC_MS: Type.Integer({ minimum: 10, maximum: 1_000, default: 100, description: 'how often each replica sends its rate-limit counts to Redis and learns the shared totals; the budget can be overshot by at most replicas × rate × this' }),
+  IDEMPOTENCY_TTL_S: Type.Integer({ minimum: 60, maximum: 30 * 86_400, default: 86_400, description: 'how long an Idempotency-Key and its answer are kept' }),
+  STOCK_UPLOAD_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, default: 50 * 1024 * 1024, description: 'largest PUT /stock body (JSON or CSV), streamed' }),
+  ROUTES_FILE: Type.Optional(Type.String({ minLength: 1, description: 'operator-defined routes (YAML); unset: none' })),
+  SCHEMA_CHECK_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 7 * 86_400_000, default: 3_600_000, description: "how often each tenant's live Fluent schema is checked against the documents the gateway sends; 0 turns it off" }),
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000, description: 'mean event-loop delay over which API requests are shed with 503; 0 turns shedding off' })
 })
 

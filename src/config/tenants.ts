@@ -15,7 +15,9 @@ export const TenantSchema = Type.Object({
     username: Type.String({ minLength: 1 }),
     password: Type.String({ minLength: 1 }),
     retailerId: Type.Optional(Type.String({ minLength: 1 })),
-    catalogueRef: Type.Optional(Type.String({ minLength: 1 }))
+    catalogueRef: Type.Optional(Type.String({ minLength: 1 })),
+    inventoryCatalogueRef: Type.Optional(Type.String({ minLength: 1 })),
+    virtualCatalogueRef: Type.Optional(Type.String({ minLength: 1 }))
   }, { additionalProperties: false }),
   graphql: Type.Optional(Type.Object({
     allowMutations: Type.Optional(Type.Boolean())
@@ -38,8 +40,22 @@ export interface Tenant {
     password: string
     retailerId?: string
     catalogueRef?: string
+    /** Stock positions live here (GET /stock, stock loads and deltas); default `DEFAULT:{retailerId}`. */
+    inventoryCatalogueRef?: string
+    /** Availability is searched here (GET /availability); default `BASE:{retailerId}`. */
+    virtualCatalogueRef?: string
   }
   graphql: { allowMutations: boolean }
+}
+
+/** The tenant's inventory catalogue (stock positions, loads and deltas): as configured, else Fluent's `DEFAULT:{retailerId}`. */
+export function inventoryCatalogueRef (tenant: Tenant): string | undefined {
+  return tenant.fluent.inventoryCatalogueRef ?? (tenant.fluent.retailerId === undefined ? undefined : `DEFAULT:${tenant.fluent.retailerId}`)
+}
+
+/** The tenant's virtual catalogue (availability): as configured, else Fluent's `BASE:{retailerId}`. */
+export function virtualCatalogueRef (tenant: Tenant): string | undefined {
+  return tenant.fluent.virtualCatalogueRef ?? (tenant.fluent.retailerId === undefined ? undefined : `BASE:${tenant.fluent.retailerId}`)
 }
 
 /** Replaces every ${VAR} in every string; an unset variable is an error naming it and where it was used. */
