@@ -1,82 +1,21 @@
 // Child processes of the bench: a private redis-server, forked helpers, the gateway; all killed when the bench exits.
 import { fork, spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort, killTracked, startRedisServer, stopChild, track, waitForHealthy, within } from '../scripts/lib/local.js'
 
-const children = new Set()
-
-/** Every child the bench started; killed (by pid, each one) when the bench exits for any reason. */
-function track (child) {
-  children.add(child)
-  child.once('exit', () => children.delete(child))
-  return child
-}
-
-export function killAll () {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
-}
-process.on('exit', killAll)
-
-export async function freePort () {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-/** Resolves with the value of `promise`, or rejects after `ms` naming `what`. */
-export async function within (ms, what, promise) {
-  let timer
-  const timeout = new Promise((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms) })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
+/** Kills every child the bench started (scripts/lib/local.js also does on exit). */
+export { killTracked as killAll }
 
 /** Stops a child with SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
-export async function stop (child, graceMs = 10_000) {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGTERM')
-  try {
-    await within(graceMs, `pid ${child.pid} stopping`, exited)
-  } catch {
-    child.kill('SIGKILL')
-    await exited
-  }
+export const stop = stopChild
+
+/** A private redis-server working in `dir`, for the whole bench. */
+export async function startRedis (dir) {
+  const redis = await startRedisServer({ dir })
+  return { url: redis.url, port: redis.port, child: redis.process }
 }
 
-export async function startRedis (dir) {
-  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' })
-  if (probe.error !== undefined || probe.status !== 0) {
-    throw new Error('redis-server was not found on PATH; the bench starts its own. Install it: "sudo apt-get install redis-server" or "brew install redis".')
-  }
-  const port = await freePort()
-  const child = track(spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'
-  ], { stdio: ['ignore', 'pipe', 'pipe'] }))
-  await within(10_000, 'redis-server start', new Promise((resolve, reject) => {
-    let output = ''
-    child.stdout.on('data', (chunk) => {
-      output += chunk.toString()
-      if (output.includes('Ready to accept connections')) resolve()
-    })
-    child.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}:\n${output}`)))
-  }))
-  child.stdout.resume()
-  child.stderr.resume()
-  return { url: `redis://127.0.0.1:${port}`, port, child }
-}
+export { freePort, within }
 
 /** Forks a bench helper and waits for its first IPC message (`listening` or `ready`). */
 export async function forkHelper (file, env = {}) {
@@ -103,16 +42,8 @@ export async function startGateway ({ cwd, env, nodeArgs = [] }) {
   let stderr = ''
   child.stderr.on('data', (chunk) => { stderr = (stderr + chunk.toString()).slice(-4000) })
   const origin = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 20_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the gateway exited with code ${child.exitCode}:\n${stderr}`)
-    try {
-      const response = await fetch(`${origin}/healthz`, { signal: AbortSignal.timeout(1_000) })
-      if (response.ok) return { child, pid: child.pid, origin, stderr: () => stderr }
-    } catch {}
-    await sleep(100)
-  }
-  throw new Error(`the gateway did not answer /healthz within 20 s:\n${stderr}`)
+  await waitForHealthy(origin, { child, output: () => stderr })
+  return { child, pid: child.pid, origin, stderr: () => stderr }
 }
 
 /** Resident set size of a process in MB, from /proc (Linux); undefined elsewhere or once it has gone. */

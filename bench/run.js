@@ -1,11 +1,11 @@
 // npm run bench: the gateway against a latency-bound fake Fluent and a bare Fastify proxy, interleaved rounds, one table.
-import { createHash, randomBytes } from 'node:crypto'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
+import { apiKeyLine, newApiKey } from '../scripts/lib/local.js'
 import { cpuSeconds, forkHelper, killAll, rssMb, startGateway, startRedis, stop, within } from './processes.js'
 import { formatSummary, summarise } from './profile-summary.js'
 
@@ -135,13 +135,13 @@ async function main () {
     const load = loadClient(loadHelper)
     log(`redis ${redis.url}, fake Fluent ${fakeOrigin} (pid ${fake.pid}), passthrough ${passthroughOrigin} (pid ${passthrough.pid})`)
 
-    const apiKey = `bench_${randomBytes(18).toString('hex')}`
+    const apiKey = newApiKey('bench')
     const tenantsFile = join(work, 'tenants.yaml')
     writeFileSync(tenantsFile, [
       'tenants:',
       '  - id: bench',
       '    apiKeys:',
-      `      - sha256:${createHash('sha256').update(apiKey).digest('hex')}`,
+      `      - ${apiKeyLine(apiKey)}`,
       '    fluent:',
       `      baseUrl: ${fakeOrigin}`,
       '      clientId: BENCH',

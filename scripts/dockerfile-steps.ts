@@ -1,13 +1,13 @@
 // CI without a Docker engine: runs the Dockerfile's stages in temp directories (context, COPY, RUN) and smoke-tests the runtime stage's CMD and HEALTHCHECK.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, posix, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_ACCOUNT } from '../src/simulator/index.js'
+import { apiKeyLine, freePort } from './lib/local.js'
 import { dockerignoreMatcher, execForm, healthcheckOf, lastOf, parseDockerfile, type Instruction, type Stage } from './dockerfile.js'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -126,15 +126,6 @@ function runStage (stage: Stage, index: number, final: boolean, tmp: string, sta
   return state
 }
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  return typeof address === 'object' && address !== null ? address.port : fail('no free port')
-}
-
 async function waitFor (what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
@@ -185,7 +176,7 @@ async function smokeTest (stage: Stage, state: StageState, tmp: string): Promise
   writeFileSync(tenantsFile, JSON.stringify({
     tenants: [{
       id: 'smoke',
-      apiKeys: [`sha256:${createHash('sha256').update(apiKey).digest('hex')}`],
+      apiKeys: [apiKeyLine(apiKey)],
       // eslint-disable-next-line no-template-curly-in-string -- a tenants-file variable, not a JS template
       fluent: { ...DEFAULT_ACCOUNT, baseUrl: `http://127.0.0.1:${simulatorPort}`, clientSecret: '${SMOKE_CLIENT_SECRET}' }
     }]

@@ -1,13 +1,12 @@
 // Runs the real gateway as a child process (node --import tsx src/server.ts), as a replica would run, for multi-replica tests.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { stringify } from 'yaml'
 import { tenantEntry, type TestTenant } from './gateway.js'
-import { freePort } from './redis-server.js'
+import { freePort, stopChild, track, waitForHealthy } from '../../scripts/lib/local.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -44,12 +43,6 @@ export interface GatewayProcessOptions {
   startTimeoutMs?: number
 }
 
-async function waitForExit (child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return true
-  const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)))
-  return await Promise.race([exited, sleep(ms).then(() => false)])
-}
-
 /** Starts one gateway process on a free loopback port and resolves once /healthz answers. */
 export async function startGatewayProcess (options: GatewayProcessOptions): Promise<GatewayProcess> {
   const port = await freePort()
@@ -64,7 +57,7 @@ export async function startGatewayProcess (options: GatewayProcessOptions): Prom
   for (const [name, value] of Object.entries(options.env ?? {})) {
     if (value !== undefined) env[name] = value
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = track(spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }))
   const lines: string[] = []
   for (const stream of [child.stdout, child.stderr]) {
     let rest = ''
@@ -76,32 +69,12 @@ export async function startGatewayProcess (options: GatewayProcessOptions): Prom
   }
 
   const url = `http://127.0.0.1:${port}`
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    child.kill('SIGTERM')
-    if (!await waitForExit(child, 10_000)) {
-      child.kill('SIGKILL')
-      await waitForExit(child, 5_000)
-    }
-  }
-
-  const deadline = Date.now() + (options.startTimeoutMs ?? 20_000)
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`gateway process exited (${child.exitCode ?? child.signalCode}) before it was healthy:\n${lines.join('\n')}`)
-    }
-    try {
-      const answer = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) })
-      await answer.body?.cancel()
-      if (answer.status === 200) break
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error(`gateway process did not answer /healthz within ${options.startTimeoutMs ?? 20_000} ms:\n${lines.join('\n')}`)
-    }
-    await sleep(50)
+  const stop = async (): Promise<void> => { await stopChild(child) }
+  try {
+    await waitForHealthy(url, { child, timeoutMs: options.startTimeoutMs ?? 20_000, output: () => lines.join('\n') })
+  } catch (error) {
+    await stop()
+    throw error
   }
 
   return {

@@ -1,5 +1,5 @@
 // Starts the gateway on a loopback port against a simulator, with a tenant and a known API key, capturing its logs.
-import { randomBytes, createHash } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
@@ -8,6 +8,7 @@ import { loadEnv } from '../../src/config/env.js'
 import { parseTenants } from '../../src/config/tenants.js'
 import { startSimulator } from '../../src/simulator/index.js'
 import type { Simulator, SimulatorAccount } from '../../src/simulator/types.js'
+import { apiKeyLine, newApiKey as newKey } from '../../scripts/lib/local.js'
 
 export const ACCOUNT: SimulatorAccount = {
   clientId: 'ACME',
@@ -27,14 +28,14 @@ export interface TestTenant {
 }
 
 export function newApiKey (): string {
-  return `test_${randomBytes(16).toString('hex')}`
+  return newKey('test')
 }
 
 export function tenantEntry (tenant: TestTenant, baseUrl: string): Record<string, unknown> {
   const account = tenant.account ?? ACCOUNT
   return {
     id: tenant.id,
-    apiKeys: [`sha256:${createHash('sha256').update(tenant.apiKey).digest('hex')}`],
+    apiKeys: [apiKeyLine(tenant.apiKey)],
     fluent: {
       baseUrl,
       clientId: account.clientId,
