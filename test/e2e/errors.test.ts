@@ -2,10 +2,10 @@
 import rateLimit from '@fastify/rate-limit'
 import underPressure from '@fastify/under-pressure'
 import Fastify from 'fastify'
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import errorsPlugin from '../../src/plugins/errors.js'
 import { call, expectProblem, type Answer, type CallOptions } from '../helpers/call.js'
-import { ACCOUNT, startGateway, type TestGateway } from '../helpers/gateway.js'
+import { ACCOUNT, useGateway, type TestGateway } from '../helpers/gateway.js'
 
 /** A 5xx body says nothing of the gateway's internals, the tenant's secrets or where Fluent lives. */
 function expectNoLeak (gw: TestGateway, answer: Answer): void {
@@ -23,11 +23,7 @@ function expectNoLeak (gw: TestGateway, answer: Answer): void {
 const customer = { email: 'jane@example.com', firstName: 'Jane' }
 
 describe('bad input is refused before Fluent is called', () => {
-  let gw: TestGateway
-
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
-  afterAll(async () => { await gw.close() })
-  beforeEach(() => { gw.sim.reset() })
+  const gw = useGateway(() => ({ redisUrl: inject('redisUrl') }))
 
   const cases: Array<[string, string, CallOptions, number, string, Array<{ path: string, message: string | RegExp }> | undefined]> = [
     ['a missing required field', '/customers', { body: { email: 'a@example.com' } }, 400, 'VALIDATION_FAILED',
@@ -110,11 +106,7 @@ describe('bad input is refused before Fluent is called', () => {
 })
 
 describe('Fluent\'s failures become problems', () => {
-  let gw: TestGateway
-
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
-  afterAll(async () => { await gw.close() })
-  beforeEach(() => { gw.sim.reset() })
+  const gw = useGateway(() => ({ redisUrl: inject('redisUrl') }))
 
   it('answers 409 CONFLICT with Fluent\'s code when the username already exists', async () => {
     expect((await call(gw, '/customers', { body: customer })).status).toBe(201)
@@ -182,10 +174,7 @@ describe('Fluent\'s failures become problems', () => {
 })
 
 describe('refused tenant credentials', () => {
-  let gw: TestGateway
-
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
-  afterAll(async () => { await gw.close() })
+  const gw = useGateway(() => ({ redisUrl: inject('redisUrl') }), { reset: false })
 
   it('answer 502 UPSTREAM_AUTH_FAILED, leaking none of them, and are remembered for a short back-off', async () => {
     gw.sim.faults.badCredentials = true
@@ -204,10 +193,7 @@ describe('refused tenant credentials', () => {
 })
 
 describe('a revoked token', () => {
-  let gw: TestGateway
-
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
-  afterAll(async () => { await gw.close() })
+  const gw = useGateway(() => ({ redisUrl: inject('redisUrl') }), { reset: false })
 
   it('is renewed once: the next call answers 200 after exactly one new token request and one 401', async () => {
     expect((await call(gw, '/me')).status).toBe(200)
@@ -236,12 +222,9 @@ describe('a revoked token', () => {
 })
 
 describe('a slow Fluent', () => {
-  let gw: TestGateway
   const deadlineMs = 300
 
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl'), env: { FLUENT_TIMEOUT_MS: String(deadlineMs) } }) })
-  afterAll(async () => { await gw.close() })
-  beforeEach(() => { gw.sim.reset() })
+  const gw = useGateway(() => ({ redisUrl: inject('redisUrl'), env: { FLUENT_TIMEOUT_MS: String(deadlineMs) } }))
 
   it('answers 504 UPSTREAM_TIMEOUT within the deadline when Fluent never answers a query', async () => {
     expect((await call(gw, '/me')).status).toBe(200)
@@ -277,11 +260,7 @@ describe('a slow Fluent', () => {
 })
 
 describe('request ids', () => {
-  let gw: TestGateway
-
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
-  afterAll(async () => { await gw.close() })
-  beforeEach(() => { gw.sim.reset() })
+  const gw = useGateway(() => ({ redisUrl: inject('redisUrl') }))
 
   it('echoes a sane caller id on errors too', async () => {
     const answer = await call(gw, '/customers', { body: {}, headers: { 'x-request-id': 'erp-1' } })

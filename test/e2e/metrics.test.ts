@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startSimulator, type Simulator } from '../../src/simulator/index.js'
 import { call, metricValue } from '../helpers/call.js'
-import { ACCOUNT, startGateway, type TestGateway } from '../helpers/gateway.js'
+import { ACCOUNT, startGateway, useGateway, type TestGateway } from '../helpers/gateway.js'
 
 describe('/metrics', () => {
   let sim: Simulator
@@ -108,10 +108,7 @@ describe('/metrics', () => {
 })
 
 describe('the access log', () => {
-  let gw: TestGateway
-
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
-  afterAll(async () => { await gw.close() })
+  const gw = useGateway(() => ({ redisUrl: inject('redisUrl') }), { reset: false })
 
   const entries = (): Array<Record<string, unknown>> => gw.logs.lines.map((line) => JSON.parse(line) as Record<string, unknown>)
 

@@ -1,10 +1,9 @@
 // End-to-end tests of /customers over real HTTP: what the caller gets back and what Fluent (the simulator) received.
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { call, type Answer } from '../helpers/call.js'
-import { newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
+import { newApiKey, useGateway } from '../helpers/gateway.js'
 
 describe('/customers', () => {
-  let gw: TestGateway
   const noRetailerKey = newApiKey()
 
   /** POST /customers, as the tenant of `apiKey` (acme's by default). */
@@ -17,14 +16,10 @@ describe('/customers', () => {
     return gw.sim.requests.filter((request) => request.operationName === operationName).map((request) => request.variables)
   }
 
-  beforeAll(async () => {
-    gw = await startGateway({
-      redisUrl: inject('redisUrl'),
-      tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'noretailer', apiKey: noRetailerKey, retailerId: null }]
-    })
-  })
-  afterAll(async () => { await gw.close() })
-  beforeEach(() => { gw.sim.reset() })
+  const gw = useGateway(() => ({
+    redisUrl: inject('redisUrl'),
+    tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'noretailer', apiKey: noRetailerKey, retailerId: null }]
+  }))
 
   describe('POST /customers', () => {
     it('creates a customer with only the required fields, filling Fluent\'s required ones and sending nothing else', async () => {

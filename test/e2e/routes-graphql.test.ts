@@ -1,25 +1,20 @@
 // End-to-end tests of POST /graphql: Fluent's answer passed through as it came, and every document limit refused before Fluent is called.
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { DOCUMENT_LIMITS } from '../../src/fluent/document-policy.js'
 import { call, type Answer } from '../helpers/call.js'
-import { newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
+import { newApiKey, useGateway } from '../helpers/gateway.js'
 
 describe('POST /graphql', () => {
-  let gw: TestGateway
   const readOnlyKey = newApiKey()
 
   async function post (body: unknown, options: { apiKey?: string, headers?: Record<string, string> } = {}): Promise<Answer> {
     return await call(gw, '/graphql', { method: 'POST', body, ...options })
   }
 
-  beforeAll(async () => {
-    gw = await startGateway({
-      redisUrl: inject('redisUrl'),
-      tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'readonly', apiKey: readOnlyKey, allowMutations: false }]
-    })
-  })
-  afterAll(async () => { await gw.close() })
-  beforeEach(() => { gw.sim.reset() })
+  const gw = useGateway(() => ({
+    redisUrl: inject('redisUrl'),
+    tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'readonly', apiKey: readOnlyKey, allowMutations: false }]
+  }))
 
   describe('passthrough', () => {
     it('answers Fluent\'s 200 body as it came, with the query, variables and operation name Fluent received', async () => {

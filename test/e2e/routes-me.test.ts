@@ -1,14 +1,10 @@
 // End-to-end tests of GET /me over real HTTP: the tenant's Fluent user, one shared token, the request id sent to Fluent.
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { call } from '../helpers/call.js'
-import { ACCOUNT, startGateway, type TestGateway } from '../helpers/gateway.js'
+import { ACCOUNT, startGateway, useGateway } from '../helpers/gateway.js'
 
 describe('GET /me', () => {
-  let gw: TestGateway
-
-  beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
-  afterAll(async () => { await gw.close() })
-  beforeEach(() => { gw.sim.reset() })
+  const gw = useGateway(() => ({ redisUrl: inject('redisUrl') }))
 
   it('answers the Fluent user of the tenant\'s account, in REST names', async () => {
     const answer = await call(gw, '/me')

@@ -1,10 +1,9 @@
 // End-to-end tests of POST /products over real HTTP: defaults from the tenant, price and category mapping, what Fluent received.
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { call, type Answer } from '../helpers/call.js'
-import { newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
+import { newApiKey, useGateway } from '../helpers/gateway.js'
 
 describe('POST /products', () => {
-  let gw: TestGateway
   const noCatalogueKey = newApiKey()
 
   /** POST /products with the key sent as X-API-Key (acme's by default). */
@@ -17,14 +16,10 @@ describe('POST /products', () => {
       .map((request) => (request.variables as { input: unknown }).input)
   }
 
-  beforeAll(async () => {
-    gw = await startGateway({
-      redisUrl: inject('redisUrl'),
-      tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'nocat', apiKey: noCatalogueKey, catalogueRef: null }]
-    })
-  })
-  afterAll(async () => { await gw.close() })
-  beforeEach(() => { gw.sim.reset() })
+  const gw = useGateway(() => ({
+    redisUrl: inject('redisUrl'),
+    tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'nocat', apiKey: noCatalogueKey, catalogueRef: null }]
+  }))
 
   it('creates a product in the tenant\'s catalogue with type STANDARD, sending no optional field', async () => {
     const answer = await post({ ref: 'SKU-1', name: 'Trail Runner', gtin: '09312345678907' })

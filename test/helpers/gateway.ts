@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, beforeEach } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import type { Config } from '../../src/config/index.js'
 import { loadEnv } from '../../src/config/env.js'
@@ -117,4 +118,16 @@ export async function startGateway (options: GatewayOptions = {}): Promise<TestG
       if (options.sim === undefined) await sim.close()
     }
   }
+}
+
+/**
+ * The test lifecycle of one gateway: started before the block's tests, closed after them, its simulator reset before
+ * each test unless `reset` is false. The handle's fields are there once the block's tests run.
+ */
+export function useGateway (options: () => GatewayOptions, { reset = true }: { reset?: boolean } = {}): TestGateway {
+  const handle = {} as TestGateway
+  beforeAll(async () => { Object.assign(handle, await startGateway(options())) })
+  afterAll(async () => { await handle.close?.() })
+  if (reset) beforeEach(() => { handle.sim.reset() })
+  return handle
 }
