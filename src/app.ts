@@ -1,4 +1,4 @@
-// buildApp(config): the whole gateway wiring, in order: errors, redis, metrics, logs, protection, rate limit, fluent, auth, docs, routes.
+// buildApp(config): the whole gateway wiring, in order: errors, body parser, redis, metrics, logs, protection, rate limit, fluent, auth, docs, routes.
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { Ajv, type Options as AjvOptions } from 'ajv'
@@ -9,6 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/index.js'
 import accessLogPlugin from './plugins/access-log.js'
 import authPlugin from './plugins/auth.js'
+import bodyParserPlugin from './plugins/body-parser.js'
 import errorsPlugin from './plugins/errors.js'
 import fluentPlugin from './plugins/fluent.js'
 import metricsPlugin from './plugins/metrics.js'
@@ -92,6 +93,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   await app.register(errorsPlugin)
+  await app.register(bodyParserPlugin)
   await app.register(redisPlugin, { config })
   await app.register(metricsPlugin)
   await app.register(accessLogPlugin)
