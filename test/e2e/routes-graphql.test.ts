@@ -1,6 +1,6 @@
 // End-to-end tests of POST /graphql: Fluent's answer passed through as it came, and every document limit refused before Fluent is called.
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
-import { DOCUMENT_LIMITS } from '../../src/fluent/document-policy.js'
+import { DOCUMENT_LIMITS } from '../../src/routes/graphql-policy.js'
 import { call, type Answer } from '../helpers/call.js'
 import { newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
 

@@ -1,4 +1,4 @@
-// What a caller's GraphQL document may be before it is sent to Fluent: size, tokens, depth, aliases, one operation, mutations.
+// The input policy of POST /graphql: what a caller's document may be before it is sent to Fluent (size, tokens, depth, aliases, one operation, mutations).
 import { GraphQLError, Kind, parse, type DefinitionNode, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql'
 import { ForbiddenError, PayloadTooLargeError, ValidationFailedError } from '../errors.js'
 

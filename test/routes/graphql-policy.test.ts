@@ -1,6 +1,6 @@
 // Tests of the limits a caller's GraphQL document must meet before /graphql sends it to Fluent.
 import { describe, expect, it } from 'vitest'
-import { checkDocument, DOCUMENT_LIMITS } from '../../src/fluent/document-policy.js'
+import { checkDocument, DOCUMENT_LIMITS } from '../../src/routes/graphql-policy.js'
 
 /** The error checkDocument throws, or undefined when the document passes. */
 function refusal (query: string, operationName?: string, allowMutations = true): { code?: string, statusCode?: number, message: string } | undefined {
