@@ -17,46 +17,61 @@ export interface CheckedDocument {
   operationName?: string
 }
 
-/**
- * Depth of a selection set, fragments included. Each fragment's depth is computed once (memo): spreading the same
- * fragment twice per level would otherwise double the walk at every level, and a 1 KB document could cost hours of CPU.
- */
-function depthOf (selectionSet: SelectionSetNode | undefined, fragments: Map<string, SelectionSetNode>, memo: Map<string, number>, visiting: Set<string>): number {
-  if (selectionSet === undefined) return 0
-  let deepest = 0
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) {
-      deepest = Math.max(deepest, 1 + depthOf(selection.selectionSet, fragments, memo, visiting))
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      deepest = Math.max(deepest, depthOf(selection.selectionSet, fragments, memo, visiting))
-    } else {
-      const name = selection.name.value
-      let depth = memo.get(name)
-      // A fragment cycle is invalid GraphQL (Fluent refuses it); `visiting` just keeps this walk finite.
-      if (depth === undefined && !visiting.has(name)) {
-        visiting.add(name)
-        depth = depthOf(fragments.get(name), fragments, memo, visiting)
-        visiting.delete(name)
-        memo.set(name, depth)
-      }
-      deepest = Math.max(deepest, depth ?? 0)
-    }
-  }
-  return deepest
+/** What a selection set costs as executed, its fragments expanded: how deep it nests and how many aliased fields it runs. */
+interface Cost {
+  depth: number
+  aliases: number
 }
 
-function countAliases (document: DocumentNode): number {
-  let aliases = 0
-  const visit = (selectionSet: SelectionSetNode | undefined): void => {
+/**
+ * Measures selection sets as Fluent would execute them: a fragment counts wherever it is spread, as often as it is
+ * spread. Each fragment is measured once (memo), so a fragment spreading the next twice, 60 levels down, costs 60
+ * visits, not 2^60; the numbers it answers may still be that large, and are compared with the limits, never walked.
+ */
+class DocumentCost {
+  readonly #fragments: Map<string, SelectionSetNode>
+  readonly #memo = new Map<string, Cost>()
+  readonly #visiting = new Set<string>()
+
+  constructor (document: DocumentNode) {
+    this.#fragments = new Map(document.definitions.flatMap((definition) =>
+      definition.kind === Kind.FRAGMENT_DEFINITION ? [[definition.name.value, definition.selectionSet] as const] : []))
+  }
+
+  /** `spread`: fragments already spread into this selection set; GraphQL runs a fragment spread twice in one set once. */
+  of (selectionSet: SelectionSetNode | undefined, spread = new Set<string>()): Cost {
+    const cost = { depth: 0, aliases: 0 }
     for (const selection of selectionSet?.selections ?? []) {
-      if (selection.kind === Kind.FIELD && selection.alias !== undefined) aliases++
-      if (selection.kind !== Kind.FRAGMENT_SPREAD) visit(selection.selectionSet)
+      let inner: Cost
+      if (selection.kind === Kind.FIELD) {
+        const sub = this.of(selection.selectionSet)
+        inner = { depth: 1 + sub.depth, aliases: sub.aliases + (selection.alias === undefined ? 0 : 1) }
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        inner = this.of(selection.selectionSet, spread)
+      } else if (spread.has(selection.name.value)) {
+        continue
+      } else {
+        spread.add(selection.name.value)
+        inner = this.#fragment(selection.name.value)
+      }
+      cost.depth = Math.max(cost.depth, inner.depth)
+      cost.aliases += inner.aliases
     }
+    return cost
   }
-  for (const definition of document.definitions) {
-    if ('selectionSet' in definition) visit(definition.selectionSet)
+
+  #fragment (name: string): Cost {
+    const known = this.#memo.get(name)
+    if (known !== undefined) return known
+    // A cycle would make the document infinite as executed; GraphQL forbids it (and Fluent refuses it).
+    if (this.#visiting.has(name)) throw new ValidationFailedError(`the GraphQL document spreads fragment '${name}' inside itself (a cycle)`)
+    this.#visiting.add(name)
+    // An unknown fragment costs nothing here; Fluent refuses the document.
+    const cost = this.of(this.#fragments.get(name))
+    this.#visiting.delete(name)
+    this.#memo.set(name, cost)
+    return cost
   }
-  return aliases
 }
 
 function isOperation (definition: DefinitionNode): definition is OperationDefinitionNode {
@@ -93,18 +108,16 @@ export function checkDocument (query: string, operationName: string | undefined,
     if (selected === undefined) throw new ValidationFailedError(`the document has no operation named '${operationName}'`)
   }
 
-  const fragments = new Map(document.definitions.flatMap((definition) =>
-    definition.kind === Kind.FRAGMENT_DEFINITION ? [[definition.name.value, definition.selectionSet] as const] : []))
-  const memo = new Map<string, number>()
+  // Every operation is measured, the selected one and the others alike, each as it would be executed.
+  const cost = new DocumentCost(document)
   for (const operation of operations) {
-    const depth = depthOf(operation.selectionSet, fragments, memo, new Set())
+    const { depth, aliases } = cost.of(operation.selectionSet)
     if (depth > DOCUMENT_LIMITS.maxDepth) {
       throw new ValidationFailedError(`the GraphQL document nests ${depth} levels deep; the limit is ${DOCUMENT_LIMITS.maxDepth}`)
     }
-  }
-  const aliases = countAliases(document)
-  if (aliases > DOCUMENT_LIMITS.maxAliases) {
-    throw new ValidationFailedError(`the GraphQL document uses ${aliases} aliases; the limit is ${DOCUMENT_LIMITS.maxAliases}`)
+    if (aliases > DOCUMENT_LIMITS.maxAliases) {
+      throw new ValidationFailedError(`the GraphQL document uses ${aliases} aliases as executed, fragments expanded; the limit is ${DOCUMENT_LIMITS.maxAliases}`)
+    }
   }
 
   return {
