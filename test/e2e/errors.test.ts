@@ -140,6 +140,18 @@ describe('Fluent\'s failures become problems', () => {
     expect(answer.body.upstream.codes).toEqual(['C0100E'])
   })
 
+  it('answers 422 UPSTREAM_REJECTED with Fluent\'s code and first line, but none of its stack trace or internal hosts', async () => {
+    const message = 'java.lang.IllegalStateException: C0100E Invalid retailer on db-7.prod.fluent.internal:5432\n' +
+      '\tat com.fluentcommerce.api.RetailerService.get(RetailerService.java:88)\n\tat java.base/java.lang.Thread.run(Thread.java:833)'
+    gw.sim.faults.graphqlFailures.push({ status: 200, body: JSON.stringify({ data: null, errors: [{ message, extensions: { code: 'C0100E' } }] }), times: 1 })
+    const answer = await call(gw, '/customers', { body: customer })
+
+    expectProblem(answer, 422, 'UPSTREAM_REJECTED', '/customers')
+    expect(answer.body.detail).toBe('C0100E Invalid retailer on [redacted]')
+    expect(answer.body.upstream).toEqual({ status: 200, codes: ['C0100E'], messages: ['C0100E Invalid retailer on [redacted]'] })
+    expect(answer.text).not.toMatch(/java|fluentcommerce|internal|5432|Thread/)
+  })
+
   it('answers 502 UPSTREAM_UNAVAILABLE when Fluent fails with a 500, leaking nothing of Fluent\'s body', async () => {
     const stack = `java.lang.IllegalStateException: boom at com.fluentretail.Api.handle(Api.java:42) host ${new URL(gw.sim.url).host}`
     gw.sim.faults.graphqlFailures.push({ status: 500, body: JSON.stringify({ errors: [{ message: stack }] }), times: 1 })
