@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { ProblemExtras, ValidationIssue } from '../errors.js'
 import type { Problem } from '../schemas/problem.js'
+import { responseShapeError } from './response-shape.js'
 
 const TITLES: Record<string, string> = {
   VALIDATION_FAILED: 'Request validation failed',
@@ -107,7 +108,8 @@ export function sendProblem (reply: FastifyReply, problem: Problem, retryAfterSe
 }
 
 export default fp(async function errorsPlugin (app) {
-  app.setErrorHandler(function handleError (error: GatewayError, request, reply) {
+  app.setErrorHandler(function handleError (raised: GatewayError, request, reply) {
+    const error: GatewayError = responseShapeError(raised) ?? raised
     const problem = toProblem(error, request)
     if (problem.status >= 500) {
       request.log.error({ err: error, code: problem.code }, 'request failed')
