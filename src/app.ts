@@ -17,6 +17,7 @@ import openapiPlugin from './plugins/openapi.js'
 import protectionPlugin from './plugins/protection.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import redisPlugin from './plugins/redis.js'
+import upstreamFailuresPlugin from './plugins/upstream-failures.js'
 import { ProblemSchema } from './schemas/problem.js'
 import customerRoutes, { CustomerSchema } from './routes/customers.js'
 import graphqlRoutes from './routes/graphql.js'
@@ -96,6 +97,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(bodyParserPlugin)
   await app.register(redisPlugin, { config })
   await app.register(metricsPlugin)
+  await app.register(upstreamFailuresPlugin)
   await app.register(accessLogPlugin)
   // Shedding comes before auth so an overloaded process spends nothing on requests it refuses.
   await app.register(protectionPlugin, { config })

@@ -111,8 +111,12 @@ export default fp(async function errorsPlugin (app) {
   app.setErrorHandler(function handleError (raised: GatewayError, request, reply) {
     const error: GatewayError = responseShapeError(raised) ?? raised
     const problem = toProblem(error, request)
-    if (problem.status >= 500) {
+    if (problem.code === 'INTERNAL') {
       request.log.error({ err: error, code: problem.code }, 'request failed')
+    } else if (problem.status >= 500) {
+      // Expected while Fluent is down: counted, and logged once per code per window (plugins/upstream-failures.ts).
+      if (this.hasDecorator('upstreamFailures')) this.upstreamFailures.record(request, problem.code, problem.status)
+      else request.log.warn({ code: problem.code, status: problem.status }, 'request failed')
     } else {
       request.log.info({ code: problem.code, detail: problem.detail }, 'request refused')
     }
