@@ -10,6 +10,7 @@ import type { Config } from './config/index.js'
 import accessLogPlugin from './plugins/access-log.js'
 import authPlugin from './plugins/auth.js'
 import bodyParserPlugin from './plugins/body-parser.js'
+import clientErrorsPlugin, { clientErrorOptions } from './plugins/client-errors.js'
 import errorsPlugin from './plugins/errors.js'
 import fluentPlugin from './plugins/fluent.js'
 import metricsPlugin from './plugins/metrics.js'
@@ -81,7 +82,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // A request that reaches a closing server on a kept-alive connection is still served (with Connection: close):
     // Fastify's own 503 for it would be neither problem+json nor necessary.
     return503OnClosing: false,
-    forceCloseConnections: 'idle'
+    forceCloseConnections: 'idle',
+    // Malformed HTTP, oversized headers and undecodable URLs are answered as problem+json too.
+    ...clientErrorOptions
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema))
@@ -95,6 +98,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
 
   await app.register(errorsPlugin)
   await app.register(bodyParserPlugin)
+  await app.register(clientErrorsPlugin)
   await app.register(redisPlugin, { config })
   await app.register(metricsPlugin)
   await app.register(upstreamFailuresPlugin)

@@ -5,14 +5,17 @@ import type { ProblemExtras, ValidationIssue } from '../errors.js'
 import type { Problem } from '../schemas/problem.js'
 import { responseShapeError } from './response-shape.js'
 
-const TITLES: Record<string, string> = {
+export const TITLES: Record<string, string> = {
   VALIDATION_FAILED: 'Request validation failed',
   UNAUTHENTICATED: 'Authentication required',
   FORBIDDEN: 'Not allowed',
   NOT_FOUND: 'Not found',
+  METHOD_NOT_ALLOWED: 'Method not allowed',
+  REQUEST_TIMEOUT: 'Request not received in time',
   CONFLICT: 'Already exists',
   PAYLOAD_TOO_LARGE: 'Request body too large',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
+  HEADERS_TOO_LARGE: 'Request headers too large',
   UPSTREAM_REJECTED: 'Fluent rejected the request',
   RATE_LIMITED: 'Too many requests',
   UPSTREAM_AUTH_FAILED: "Fluent refused the tenant's credentials",
