@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/index.js'
 import accessLogPlugin from './plugins/access-log.js'
+import allowedMethodsPlugin from './plugins/allowed-methods.js'
 import authPlugin from './plugins/auth.js'
 import bodyParserPlugin from './plugins/body-parser.js'
 import clientErrorsPlugin, { clientErrorOptions } from './plugins/client-errors.js'
@@ -97,6 +98,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   })
 
   await app.register(errorsPlugin)
+  // Before every route: its onRoute hook learns which methods each path has.
+  await app.register(allowedMethodsPlugin)
   await app.register(bodyParserPlugin)
   await app.register(clientErrorsPlugin)
   await app.register(redisPlugin, { config })

@@ -1,7 +1,7 @@
 // One error handler for everything: validation, unknown routes, upstream failures, all as problem+json (RFC 9457).
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { ProblemExtras, ValidationIssue } from '../errors.js'
+import { MethodNotAllowedError, type ProblemExtras, type ValidationIssue } from '../errors.js'
 import type { Problem } from '../schemas/problem.js'
 import { responseShapeError } from './response-shape.js'
 
@@ -130,6 +130,12 @@ export default fp(async function errorsPlugin (app) {
   })
 
   app.setNotFoundHandler(function handleNotFound (request, reply) {
+    // A known path asked with a method it lacks is a 405 naming the methods it has (plugins/allowed-methods.ts).
+    const allowed = this.hasDecorator('allowedMethods') ? this.allowedMethods(request.url) : []
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '))
+      return sendProblem(reply, toProblem(new MethodNotAllowedError(`${request.method} is not served here; use ${allowed.join(', ')}`), request))
+    }
     const problem = toProblem(Object.assign(new Error(`no route ${request.method} ${request.url.split('?')[0] ?? ''}`), {
       code: 'NOT_FOUND', statusCode: 404, name: 'NotFound'
     }), request)

@@ -76,7 +76,7 @@ describe('bad input is refused before Fluent is called', () => {
     ['a Basic authorization', '/me', { apiKey: null, headers: { authorization: 'Basic dXNlcjpwYXNz' } }, 401, 'UNAUTHENTICATED', undefined],
     ['an unknown route', '/orders', {}, 404, 'NOT_FOUND', undefined],
     ['an unknown route without a key', '/nowhere?x=1', { apiKey: null }, 404, 'NOT_FOUND', undefined],
-    ['a method the route lacks', '/me', { method: 'DELETE' }, 404, 'NOT_FOUND', undefined]
+    ['a method the route lacks', '/me', { method: 'DELETE' }, 405, 'METHOD_NOT_ALLOWED', undefined]
   ]
 
   it.each(cases)('answers %s with problem+json and no upstream call', async (_what, path, options, status, code, errors) => {
