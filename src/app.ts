@@ -1,4 +1,4 @@
-// buildApp(config): the whole gateway wiring, in order: errors, body parser, redis, metrics, logs, protection, rate limit, fluent, auth, docs, routes.
+// buildApp(config): the whole gateway wiring, in order: errors, allowed methods, body parser, client errors, redis, metrics, upstream failures, logs, protection, rate limit, fluent, auth, docs, routes.
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { Ajv, type Options as AjvOptions } from 'ajv'
