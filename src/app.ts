@@ -4,7 +4,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/index.js'
 import { loggingOptions } from './logging.js'
 import accessLogPlugin from './plugins/access-log.js'
+import allowedMethodsPlugin from './plugins/allowed-methods.js'
 import authPlugin from './plugins/auth.js'
+import bodyParserPlugin from './plugins/body-parser.js'
+import clientErrorsPlugin, { clientErrorOptions } from './plugins/client-errors.js'
 import errorsPlugin from './plugins/errors.js'
 import fluentPlugin from './plugins/fluent.js'
 import lifecyclePlugin from './plugins/lifecycle.js'
@@ -14,6 +17,7 @@ import protectionPlugin from './plugins/protection.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import redisPlugin from './plugins/redis.js'
 import requestIdPlugin from './plugins/request-id.js'
+import upstreamFailuresPlugin from './plugins/upstream-failures.js'
 import validationPlugin from './plugins/validation.js'
 import customerRoutes from './routes/customers.js'
 import graphqlRoutes from './routes/graphql.js'
@@ -35,18 +39,26 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // A request that reaches a closing server on a kept-alive connection is still served (with Connection: close):
     // Fastify's own 503 for it would be neither problem+json nor necessary.
     return503OnClosing: false,
-    forceCloseConnections: 'idle'
+    forceCloseConnections: 'idle',
+    // Malformed HTTP, oversized headers and undecodable URLs are answered as problem+json too.
+    ...clientErrorOptions
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // Every answer, error or not: problem+json rendering, validation, shutdown state.
   await app.register(errorsPlugin)
-  await app.register(validationPlugin)
-  await app.register(lifecyclePlugin)
-  // onRequest, in order: request id, security headers and load shedding (before auth, so an overloaded process spends
-  // nothing on requests it refuses), auth (chooses the tenant), then the per-key rate limit (a route-level hook).
+  // First of the onRequest hooks: every answer carries its request id, the ones refused by the next hooks too.
   await app.register(requestIdPlugin)
+  // Before every route: its onRoute hook learns which methods each path has (405 with Allow).
+  await app.register(allowedMethodsPlugin)
+  await app.register(validationPlugin)
+  await app.register(bodyParserPlugin)
+  await app.register(clientErrorsPlugin)
+  await app.register(lifecyclePlugin)
+  // onRequest, in order: security headers and load shedding (before auth, so an overloaded process spends nothing on
+  // requests it refuses), auth (chooses the tenant), then the per-key rate limit (a route-level hook).
   await app.register(redisPlugin, { config })
   await app.register(metricsPlugin)
+  await app.register(upstreamFailuresPlugin)
   await app.register(accessLogPlugin)
   await app.register(protectionPlugin, { config })
   await app.register(authPlugin, { tenants: config.tenants })

@@ -30,9 +30,15 @@ export const PROBLEMS = {
   VALIDATION_FAILED: {
     status: 400,
     title: 'Request validation failed',
-    when: 'the body, query or path fails the schema, malformed JSON (`errors[]` says where); nothing reaches Fluent',
+    when: 'the body, query or path fails the schema, malformed JSON, JSON nested deeper than 32 levels (`errors[]` says where), a URL that does not decode, no `Host`; malformed HTTP (a NUL or bare CR/LF in a header, bad chunking, an unknown method, `Content-Length` with `Transfer-Encoding`), after which the connection is closed; nothing reaches Fluent',
     example: { detail: "/body must have required property 'email'", errors: [{ path: '/body/email', message: "must have required property 'email'" }] },
     forStatus: true
+  },
+  IDEMPOTENCY_KEY_REQUIRED: {
+    status: 400,
+    title: 'Idempotency-Key required',
+    when: 'a route that cannot be retried safely without one (`POST /stock/adjustments`) was called without an `Idempotency-Key`',
+    example: { detail: 'POST /stock/adjustments needs an Idempotency-Key header: a delta sent twice would count twice' }
   },
   UNAUTHENTICATED: {
     status: 401,
@@ -55,11 +61,17 @@ export const PROBLEMS = {
     example: { detail: 'customer 1001 does not exist' },
     forStatus: true
   },
-  IDEMPOTENCY_KEY_REQUIRED: {
-    status: 400,
-    title: 'Idempotency-Key required',
-    when: 'a route that cannot be retried safely without one (`POST /stock/adjustments`) was called without an `Idempotency-Key`',
-    example: { detail: 'POST /stock/adjustments needs an Idempotency-Key header: a delta sent twice would count twice' }
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    title: 'Method not allowed',
+    when: 'a known path asked with a method it lacks (`HEAD`, `OPTIONS` included); `Allow` lists the methods it has',
+    example: { detail: 'PUT is not allowed on /customers; Allow: GET, POST' }
+  },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    title: 'Request not received in time',
+    when: "the request did not arrive within Node's request or headers timeout; the connection is closed",
+    example: { detail: 'the request did not arrive in time' }
   },
   CONFLICT: {
     status: 409,
@@ -83,7 +95,7 @@ export const PROBLEMS = {
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     title: 'Unsupported media type',
-    when: 'a body that is not `application/json`',
+    when: 'a body that is not `application/json`, or JSON in a charset other than UTF-8',
     example: { detail: 'Unsupported Media Type: text/plain' },
     forStatus: true
   },
@@ -106,6 +118,12 @@ export const PROBLEMS = {
     example: { detail: 'Fluent is rate limiting this account' },
     forStatus: true
   },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    title: 'Request headers too large',
+    when: 'request line and headers over 16 KB (a huge URL, too many headers); the connection is closed',
+    example: { detail: 'the request line and headers are over 16 KB' }
+  },
   UPSTREAM_AUTH_FAILED: {
     status: 502,
     title: "Fluent refused the tenant's credentials",
@@ -115,7 +133,7 @@ export const PROBLEMS = {
   UPSTREAM_UNAVAILABLE: {
     status: 502,
     title: 'Fluent is unavailable',
-    when: 'Fluent unreachable, 5xx, or a body that is not GraphQL JSON',
+    when: 'Fluent unreachable, 5xx, a body that is not GraphQL JSON, or an answer lacking a field the endpoint answers with (`detail` names it)',
     example: { detail: 'Fluent failed (HTTP 503)', upstream: { status: 503, codes: [], messages: [] } }
   },
   UPSTREAM_SCHEMA_DRIFT: {
@@ -167,9 +185,12 @@ export const ValidationFailedError = problemError('VALIDATION_FAILED')
 export const UnauthenticatedError = problemError('UNAUTHENTICATED')
 export const ForbiddenError = problemError('FORBIDDEN')
 export const NotFoundError = problemError('NOT_FOUND')
+export const MethodNotAllowedError = problemError('METHOD_NOT_ALLOWED')
+export const RequestTimeoutError = problemError('REQUEST_TIMEOUT')
 export const ConflictError = problemError('CONFLICT')
 export const PayloadTooLargeError = problemError('PAYLOAD_TOO_LARGE')
 export const UnsupportedMediaTypeError = problemError('UNSUPPORTED_MEDIA_TYPE')
+export const HeadersTooLargeError = problemError('HEADERS_TOO_LARGE')
 export const UpstreamRejectedError = problemError('UPSTREAM_REJECTED')
 export const IdempotencyKeyRequiredError = problemError('IDEMPOTENCY_KEY_REQUIRED')
 export const IdempotencyInFlightError = problemError('IDEMPOTENCY_IN_FLIGHT')

@@ -24,9 +24,46 @@ function errorEntries (errors: unknown): GraphqlError[] {
   return Array.isArray(errors) ? errors.filter((error): error is GraphqlError => error !== null && typeof error === 'object') : []
 }
 
-function messageOf (error: GraphqlError): string {
+/** Longest Fluent message a caller sees. */
+export const MAX_UPSTREAM_MESSAGE = 200
+
+/** `at com.foo.Bar.baz(Bar.java:12)`, `at java.base/java.lang.Thread.run(Native Method)`. */
+const STACK_FRAME = /\s*\bat\s+[\w$.<>/-]+\([^)]*\)/g
+/** A fully qualified Java class (two package segments at least): `java.lang.IllegalStateException:`, `com.fluentcommerce.x.YException`. */
+const JAVA_CLASS = /\b(?:[a-z_$][\w$]*\.){2,}[A-Z][\w$]*:?/g
+const URL_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi
+const HOST_PORT = /\b(?:localhost|(?:[a-z0-9-]+\.)+[a-z0-9-]+):\d{1,5}\b/gi
+const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}\b/g
+const INTERNAL_HOST = /\b(?:[a-z0-9-]+\.)+(?:internal|local|localdomain|lan|corp|intra|intranet|private|svc|home\.arpa)\b/gi
+
+/**
+ * What a caller may see of one Fluent message: its first line, without stack frames or Java class names, with URLs,
+ * host:port pairs, IP addresses and internal host names replaced, at most MAX_UPSTREAM_MESSAGE characters. Fluent's
+ * codes are read from the whole message before this.
+ */
+export function publicMessage (message: string): string {
+  const text = (message.split(/\r\n|\r|\n/, 1)[0] ?? '')
+    .replace(STACK_FRAME, '')
+    .replace(JAVA_CLASS, '')
+    .replace(URL_TEXT, '[redacted]')
+    .replace(HOST_PORT, '[redacted]')
+    .replace(IPV4, '[redacted]')
+    .replace(INTERNAL_HOST, '[redacted]')
+    .replace(/\s+/g, ' ')
+    .trim()
+  return text.length > MAX_UPSTREAM_MESSAGE ? `${text.slice(0, MAX_UPSTREAM_MESSAGE - 1)}…` : text
+}
+
+function rawMessage (error: GraphqlError): string {
   return typeof error.message === 'string' ? error.message : ''
 }
+
+function messageOf (error: GraphqlError): string {
+  return publicMessage(rawMessage(error))
+}
+
+/** A code a caller may see: short and plain (C0120E, BAD_USER_INPUT), never a class name or a sentence. */
+const PLAIN_CODE = /^[\w-]{1,64}$/
 
 export function upstreamDetail (status: number, errors: unknown = []): UpstreamDetail {
   const entries = errorEntries(errors)
@@ -34,9 +71,9 @@ export function upstreamDetail (status: number, errors: unknown = []): UpstreamD
   for (const error of entries) {
     const extensions = error.extensions !== null && typeof error.extensions === 'object' ? error.extensions : undefined
     for (const candidate of [extensions?.code, error.code]) {
-      if (typeof candidate === 'string' && candidate !== '') codes.add(candidate)
+      if (typeof candidate === 'string' && PLAIN_CODE.test(candidate)) codes.add(candidate)
     }
-    for (const match of messageOf(error).matchAll(FLUENT_CODE)) codes.add(match[0])
+    for (const match of rawMessage(error).matchAll(FLUENT_CODE)) codes.add(match[0])
   }
   return { status, codes: [...codes], messages: entries.map(messageOf).filter((message) => message !== '') }
 }

@@ -10,6 +10,13 @@ export interface CachedToken {
   /** Epoch ms from which the gateway renews it instead of using it. */
   renewAt: number
   refreshToken?: string
+  /** Epoch ms at which a process got it from Fluent; absent on tokens cached by older versions (treated as oldest). */
+  obtainedAt?: number
+  /**
+   * Fingerprints (tokenFingerprint) of the tokens whose refusal this one was fetched to replace: a replica that meets
+   * a 401 with one of them may use this token even though it was obtained before that replica's own 401.
+   */
+  renews?: string[]
 }
 
 /** Fluent refused a tenant's credentials: what it said, and until when (epoch ms) nobody asks again. */

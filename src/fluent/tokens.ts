@@ -29,14 +29,21 @@ export function renewalMargin (lifetimeMs: number): number {
   return Math.min(300_000, Math.floor(lifetimeMs * 0.2))
 }
 
-export function toCachedToken (grant: TokenGrant, now = Date.now()): CachedToken {
+export function toCachedToken (grant: TokenGrant, now = Date.now(), renews: string[] = []): CachedToken {
   const lifetime = grant.expiresInSeconds * 1000
   return {
     accessToken: grant.accessToken,
     expiresAt: now + lifetime,
     renewAt: now + lifetime - renewalMargin(lifetime),
+    obtainedAt: now,
+    ...(renews.length === 0 ? {} : { renews }),
     ...(grant.refreshToken === undefined ? {} : { refreshToken: grant.refreshToken })
   }
+}
+
+/** A short digest naming a token in Redis (a renewal lists the refused tokens it replaces) without holding the token. */
+export function tokenFingerprint (accessToken: string): string {
+  return createHash('sha256').update(accessToken).digest('hex').slice(0, 16)
 }
 
 /** `{tenant}:{fingerprint}`: changed base URL, client or user never reuse an old token. */
@@ -47,6 +54,24 @@ export function tokenCacheKey (tenant: Tenant): string {
 }
 
 const REDIS_DOWN = Symbol('redis down')
+
+/** How many refused tokens, and tokens handed out, each cache key remembers: a few renewals' worth is plenty. */
+const REMEMBERED_TOKENS = 8
+
+/** This process's last 401 for a cache key: when it came, and the fingerprint of the token Fluent refused. */
+interface Refusal {
+  at: number
+  fingerprint: string
+}
+
+/** What L2 holds: a token to use as it is, or (stale, or absent) one whose refresh token the lock holder may spend. */
+type SharedRead = { usable: CachedToken, stale?: undefined } | { usable?: undefined, stale: CachedToken | undefined }
+
+function remember (list: string[] | undefined, value: string): string[] {
+  const next = (list ?? []).filter((entry) => entry !== value)
+  next.push(value)
+  return next.length > REMEMBERED_TOKENS ? next.slice(-REMEMBERED_TOKENS) : next
+}
 
 /** Before its renewal time; after it the token may still work (until expiresAt) but is being replaced. */
 function usable (token: CachedToken, now = Date.now()): boolean {
@@ -73,8 +98,12 @@ export class TokenProvider {
   readonly #l1 = new Map<string, CachedToken>()
   readonly #inFlight = new Map<string, Promise<CachedToken>>()
   readonly #authFailures = new Map<string, AuthFailure>()
-  /** The token Fluent last refused, per cache key: a copy still in Redis (or written back by a racing read) is a miss. */
-  readonly #refused = new Map<string, string>()
+  /** Tokens Fluent refused, per cache key: a copy still in Redis (or written back by a racing read) is a miss. */
+  readonly #refused = new Map<string, string[]>()
+  /** The last refusal of a token this process handed out, per cache key: tokens obtained before it are suspect. */
+  readonly #refusals = new Map<string, Refusal>()
+  /** Tokens this process has put in L1 (and so handed out), per cache key. */
+  readonly #handedOut = new Map<string, string[]>()
   readonly #keys = new WeakMap<Tenant, string>()
 
   constructor (options: TokenProviderOptions) {
@@ -114,26 +143,46 @@ export class TokenProvider {
       return (await raceSignal(flight, signal)).accessToken
     } catch (error) {
       // The renewal is early by design: when it fails, the old token still works until it actually expires.
-      if (cached !== undefined && Date.now() < cached.expiresAt && cached.accessToken !== this.#refused.get(key) &&
+      if (cached !== undefined && Date.now() < cached.expiresAt && !this.#suspect(key, cached) &&
         signal?.aborted !== true) return cached.accessToken
       throw error
     }
   }
 
   /**
-   * Forgets `accessToken` after Fluent refused it, unless a newer token has already replaced it. It is marked refused
-   * at once, so a lookup racing the Redis delete cannot bring it back; `signal` bounds the wait for Redis.
+   * Forgets `accessToken` after Fluent refused it, in L1 and (compare-and-delete) in Redis, unless a newer token has
+   * already replaced it there. It is marked refused at once, so a lookup racing the Redis delete cannot bring it back.
+   * When this process handed it out, every token obtained before this refusal becomes suspect too (Fluent revokes all
+   * of an account's tokens at once), except a renewal made for the refusal of this same token by another replica: the
+   * next lookup then renews rather than retrying with another token Fluent has likely revoked. `signal` bounds the
+   * wait for Redis.
    */
   async invalidate (tenant: Tenant, accessToken: string, signal?: AbortSignal): Promise<void> {
     const key = this.#key(tenant)
-    this.#refused.set(key, accessToken)
+    this.#refused.set(key, remember(this.#refused.get(key), accessToken))
+    if (this.#handedOut.get(key)?.includes(accessToken) === true) {
+      this.#refusals.set(key, { at: Date.now(), fingerprint: tokenFingerprint(accessToken) })
+    }
     if (this.#l1.get(key)?.accessToken === accessToken) this.#l1.delete(key)
     await raceSignal(this.#tryStore(async (store) => { await store.deleteIfSame(key, accessToken) }), signal)
   }
 
-  /** A token to use as it is: before its renewal time and not the one Fluent last refused. */
+  /** A token to use as it is: before its renewal time and not suspect. */
   #fresh (key: string, token: CachedToken): boolean {
-    return usable(token) && token.accessToken !== this.#refused.get(key)
+    return usable(token) && !this.#suspect(key, token)
+  }
+
+  /**
+   * Refused, or obtained before this process's last refusal without being the renewal made for that refused token:
+   * such a token is not used again, whatever L1 and L2 went through (a flushed Redis, a replica's own fetch).
+   */
+  #suspect (key: string, token: CachedToken): boolean {
+    if (this.#refused.get(key)?.includes(token.accessToken) === true) return true
+    const refusal = this.#refusals.get(key)
+    if (refusal === undefined) return false
+    const obtainedAt = typeof token.obtainedAt === 'number' ? token.obtainedAt : 0
+    if (obtainedAt > refusal.at) return false
+    return !(Array.isArray(token.renews) && token.renews.includes(refusal.fingerprint))
   }
 
   /** Runs a Redis call when Redis is usable; answers REDIS_DOWN instead of throwing when it is not. */
@@ -155,7 +204,20 @@ export class TokenProvider {
 
   #keep (key: string, token: CachedToken): CachedToken {
     this.#l1.set(key, token)
+    this.#handedOut.set(key, remember(this.#handedOut.get(key), token.accessToken))
     return token
+  }
+
+  /** Reads L2: its token when usable as it is; otherwise (after checking no replica met refused credentials) what is there. */
+  async #readShared (key: string): Promise<SharedRead | typeof REDIS_DOWN> {
+    const shared = await this.#tryStore(async (store) => await store.get(key))
+    if (shared === REDIS_DOWN) return REDIS_DOWN
+    if (shared !== undefined && this.#fresh(key, shared)) {
+      this.#options.observer?.tokenCache?.('l2')
+      return { usable: shared }
+    }
+    await this.#throwIfRefusedElsewhere(key)
+    return { stale: shared }
   }
 
   async #obtain (tenant: Tenant, key: string, stale: CachedToken | undefined): Promise<CachedToken> {
@@ -166,23 +228,16 @@ export class TokenProvider {
     for (;;) {
       // Redis down: no lock to be had, and refresh tokens read from Redis are shared and single-use, so the
       // password grant it is (one per process, thanks to the in-process single-flight).
-      const shared = await this.#tryStore(async (store) => await store.get(key))
+      const shared = await this.#readShared(key)
       if (shared === REDIS_DOWN) return await this.#fetch(tenant, key, undefined, false)
-      if (shared !== undefined && this.#fresh(key, shared)) {
-        this.#options.observer?.tokenCache?.('l2')
-        return this.#keep(key, shared)
-      }
-      await this.#throwIfRefusedElsewhere(key)
+      if (shared.usable !== undefined) return this.#keep(key, shared.usable)
 
       const owner = await this.#tryStore(async (store) => await store.acquireLock(key, this.#options.lockTtlMs))
       if (owner === REDIS_DOWN) return await this.#fetch(tenant, key, undefined, false)
       if (owner !== undefined) return await this.#fetchAsLockHolder(tenant, key, stale, owner)
 
       const outcome = await this.#waitForLockHolder(key, deadline)
-      if (outcome !== undefined) {
-        this.#options.observer?.tokenCache?.('l2')
-        return this.#keep(key, outcome)
-      }
+      if (outcome !== undefined) return this.#keep(key, outcome)
       // The holder vanished without a token (its lock expired or was released): loop and try to take the lock.
       if (Date.now() >= deadline) return await this.#fetch(tenant, key, undefined, false)
     }
@@ -191,14 +246,10 @@ export class TokenProvider {
   async #fetchAsLockHolder (tenant: Tenant, key: string, stale: CachedToken | undefined, owner: string): Promise<CachedToken> {
     try {
       // Another replica may have stored a token, or met refused credentials, between our read and our lock.
-      const shared = await this.#tryStore(async (store) => await store.get(key))
+      const shared = await this.#readShared(key)
       if (shared === REDIS_DOWN) return await this.#fetch(tenant, key, undefined, false)
-      if (shared !== undefined && this.#fresh(key, shared)) {
-        this.#options.observer?.tokenCache?.('l2')
-        return this.#keep(key, shared)
-      }
-      await this.#throwIfRefusedElsewhere(key)
-      return await this.#fetch(tenant, key, shared ?? stale, true)
+      if (shared.usable !== undefined) return this.#keep(key, shared.usable)
+      return await this.#fetch(tenant, key, shared.stale ?? stale, true)
     } finally {
       const released = this.#forceStore(async (store) => { await store.releaseLock(key, owner) })
       // While Redis is down the release would only add its timeout to every waiter here; the lock's PX ends it anyway.
@@ -210,10 +261,9 @@ export class TokenProvider {
   async #waitForLockHolder (key: string, deadline: number): Promise<CachedToken | undefined> {
     while (Date.now() < deadline) {
       await sleep(this.#options.pollMs)
-      const shared = await this.#tryStore(async (store) => await store.get(key))
+      const shared = await this.#readShared(key)
       if (shared === REDIS_DOWN) return undefined
-      if (shared !== undefined && this.#fresh(key, shared)) return shared
-      await this.#throwIfRefusedElsewhere(key)
+      if (shared.usable !== undefined) return shared.usable
       const held = await this.#tryStore(async (store) => await store.lockHeld(key))
       if (held !== true) return undefined
     }
@@ -249,7 +299,9 @@ export class TokenProvider {
     }
     this.#options.observer?.tokenFetch?.('ok')
     this.#authFailures.delete(key)
-    const token = toCachedToken(grant)
+    // What this token replaces: a replica refused any of these may take it instead of renewing again.
+    const replaces = previous === undefined ? this.#refused.get(key) ?? [] : remember(this.#refused.get(key), previous.accessToken)
+    const token = toCachedToken(grant, Date.now(), replaces.map(tokenFingerprint))
     await write(async (store) => { await store.set(key, token) })
     return this.#keep(key, token)
   }

@@ -1,8 +1,9 @@
 // One error handler for everything: validation, unknown routes, upstream failures, all as problem+json (RFC 9457).
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { isProblemCode, PROBLEMS, problemType, type ProblemCode, type ProblemExtras, type ValidationIssue } from '../errors.js'
+import { isProblemCode, MethodNotAllowedError, PROBLEMS, problemType, type ProblemCode, type ProblemExtras, type ValidationIssue } from '../errors.js'
 import type { Problem } from '../schemas/problem.js'
+import { responseShapeError } from './response-shape.js'
 
 /** Fastify's own client errors, mapped to the gateway's codes. */
 const FASTIFY_CODES: Record<string, ProblemCode> = {
@@ -83,10 +84,15 @@ export function sendProblem (reply: FastifyReply, problem: Problem, retryAfterSe
 }
 
 export default fp(async function errorsPlugin (app) {
-  app.setErrorHandler(function handleError (error: GatewayError, request, reply) {
+  app.setErrorHandler(function handleError (raised: GatewayError, request, reply) {
+    const error: GatewayError = responseShapeError(raised) ?? raised
     const problem = toProblem(error, request)
-    if (problem.status >= 500) {
+    if (problem.code === 'INTERNAL') {
       request.log.error({ err: error, code: problem.code }, 'request failed')
+    } else if (problem.status >= 500) {
+      // Expected while Fluent is down: counted, and logged once per code per window (plugins/upstream-failures.ts).
+      if (this.hasDecorator('upstreamFailures')) this.upstreamFailures.record(request, problem.code, problem.status)
+      else request.log.warn({ code: problem.code, status: problem.status }, 'request failed')
     } else {
       request.log.info({ code: problem.code, detail: problem.detail }, 'request refused')
     }
@@ -97,6 +103,12 @@ export default fp(async function errorsPlugin (app) {
   })
 
   app.setNotFoundHandler(function handleNotFound (request, reply) {
+    // A known path asked with a method it lacks is a 405 naming the methods it has (plugins/allowed-methods.ts).
+    const allowed = this.hasDecorator('allowedMethods') ? this.allowedMethods(request.url) : []
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '))
+      return sendProblem(reply, toProblem(new MethodNotAllowedError(`${request.method} is not served here; use ${allowed.join(', ')}`), request))
+    }
     const problem = toProblem(Object.assign(new Error(`no route ${request.method} ${request.url.split('?')[0] ?? ''}`), {
       code: 'NOT_FOUND', statusCode: 404, name: 'NotFound'
     }), request)

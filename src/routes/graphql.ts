@@ -1,7 +1,7 @@
 // POST /graphql: the caller's own document, checked against the limits, sent as is; Fluent's 200 body comes back untouched.
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { checkDocument, DOCUMENT_LIMITS } from '../fluent/document-policy.js'
+import { checkDocument, DOCUMENT_LIMITS } from './graphql-policy.js'
 import { problemResponses } from '../schemas/problem.js'
 
 const GraphqlBodySchema = Type.Object({

@@ -72,7 +72,7 @@ describe('bad input is refused before Fluent is called', () => {
     ['a Basic authorization', '/me', { apiKey: null, headers: { authorization: 'Basic dXNlcjpwYXNz' } }, 401, 'UNAUTHENTICATED', undefined],
     ['an unknown route', '/orders', {}, 404, 'NOT_FOUND', undefined],
     ['an unknown route without a key', '/nowhere?x=1', { apiKey: null }, 404, 'NOT_FOUND', undefined],
-    ['a method the route lacks', '/me', { method: 'DELETE' }, 404, 'NOT_FOUND', undefined]
+    ['a method the route lacks', '/me', { method: 'DELETE' }, 405, 'METHOD_NOT_ALLOWED', undefined]
   ]
 
   it.each(cases)('answers %s with problem+json and no upstream call', async (_what, path, options, status, code, errors) => {
@@ -130,6 +130,18 @@ describe('Fluent\'s failures become problems', () => {
 
     expectProblem(answer, 422, 'UPSTREAM_REJECTED', '/customers')
     expect(answer.body.upstream.codes).toEqual(['C0100E'])
+  })
+
+  it('answers 422 UPSTREAM_REJECTED with Fluent\'s code and first line, but none of its stack trace or internal hosts', async () => {
+    const message = 'java.lang.IllegalStateException: C0100E Invalid retailer on db-7.prod.fluent.internal:5432\n' +
+      '\tat com.fluentcommerce.api.RetailerService.get(RetailerService.java:88)\n\tat java.base/java.lang.Thread.run(Thread.java:833)'
+    gw.sim.faults.graphqlFailures.push({ status: 200, body: JSON.stringify({ data: null, errors: [{ message, extensions: { code: 'C0100E' } }] }), times: 1 })
+    const answer = await call(gw, '/customers', { body: customer })
+
+    expectProblem(answer, 422, 'UPSTREAM_REJECTED', '/customers')
+    expect(answer.body.detail).toBe('C0100E Invalid retailer on [redacted]')
+    expect(answer.body.upstream).toEqual({ status: 200, codes: ['C0100E'], messages: ['C0100E Invalid retailer on [redacted]'] })
+    expect(answer.text).not.toMatch(/java|fluentcommerce|internal|5432|Thread/)
   })
 
   it('answers 502 UPSTREAM_UNAVAILABLE when Fluent fails with a 500, leaking nothing of Fluent\'s body', async () => {

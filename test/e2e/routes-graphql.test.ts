@@ -1,6 +1,6 @@
 // End-to-end tests of POST /graphql: Fluent's answer passed through as it came, and every document limit refused before Fluent is called.
 import { describe, expect, inject, it } from 'vitest'
-import { DOCUMENT_LIMITS } from '../../src/fluent/document-policy.js'
+import { DOCUMENT_LIMITS } from '../../src/routes/graphql-policy.js'
 import { call, type Answer } from '../helpers/call.js'
 import { newApiKey, useGateway } from '../helpers/gateway.js'
 
@@ -91,6 +91,9 @@ describe('POST /graphql', () => {
       ['more aliases than the limit', () => ({
         body: { query: `{ ${Array.from({ length: DOCUMENT_LIMITS.maxAliases + 1 }, (_, i) => `a${i}: me { id }`).join(' ')} }` }
       }), 400, 'VALIDATION_FAILED', 'aliases'],
+      ['aliases multiplied by fragment spreads beyond the limit', () => ({
+        body: { query: `{ ${Array.from({ length: 15 }, (_, i) => `s${i}: me { ...F }`).join(' ')} } fragment F on User { ${Array.from({ length: 15 }, (_, i) => `a${i}: id`).join(' ')} }` }
+      }), 400, 'VALIDATION_FAILED', '240 aliases'],
       ['more tokens than the limit', () => ({ body: { query: `{ me { ${'id '.repeat(DOCUMENT_LIMITS.maxTokens)}} }` } }), 400, 'VALIDATION_FAILED', 'tokens'],
       ['a subscription', () => ({ body: { query: 'subscription { me { id } }' } }), 400, 'VALIDATION_FAILED', 'subscription']
     ]

@@ -32,6 +32,36 @@ describe('upstreamDetail', () => {
     })
   })
 
+  it.each([
+    ['a stack trace after the first line', 'C0100E Retailer 99 not found\n\tat com.fluentcommerce.api.RetailerService.get(RetailerService.java:88)\n\tat java.base/java.lang.Thread.run(Thread.java:833)',
+      'C0100E Retailer 99 not found'],
+    ['a Java exception class and a stack frame on the first line', 'java.lang.IllegalStateException: C0101E bad state at com.foo.Bar.baz(Bar.java:12)',
+      'C0101E bad state'],
+    ['a Fluent exception class', 'com.fluentcommerce.graphql.ValidationException: C0105E firstName too long', 'C0105E firstName too long'],
+    ['an internal host and port', 'C0110E lookup failed on db-7.prod.fluent.internal:5432 (10.0.3.17)', 'C0110E lookup failed on [redacted] ([redacted])'],
+    ['a URL and an internal host name', 'C0111E calling http://inventory.svc.cluster.local:8080/api/v1 from api-3.fluent.local failed',
+      'C0111E calling [redacted] from [redacted] failed'],
+    ['localhost', 'upstream localhost:9200 timed out', 'upstream [redacted] timed out']
+  ])('keeps the code and first line of a message but drops %s', (_what, message, kept) => {
+    const detail = upstreamDetail(200, [{ message }])
+
+    expect(detail.messages).toEqual([kept])
+    expect(detail.codes).toEqual(/C\d{4}E/.test(message) ? [/C\d{4}E/.exec(message)?.[0]] : [])
+  })
+
+  it('caps a message at 200 characters and keeps ordinary text, emails and refs as they are', () => {
+    const [long] = upstreamDetail(200, [{ message: `C0105E ${'x'.repeat(500)}` }]).messages
+    expect(long).toHaveLength(200)
+    expect(long?.endsWith('…')).toBe(true)
+    const plain = 'C0123E Customer sam.lee@example.com already exists in retailer 1, catalogue PC:MASTER:1 (Cannot query field "x" on type "Query".)'
+    expect(upstreamDetail(200, [{ message: plain }]).messages).toEqual([plain])
+  })
+
+  it('keeps only short plain codes, never a class name or text posing as one', () => {
+    expect(upstreamDetail(200, [{ message: 'x', extensions: { code: 'java.lang.NullPointerException' } }, { message: 'y', code: 'BAD_USER_INPUT' }]).codes)
+      .toEqual(['BAD_USER_INPUT'])
+  })
+
   it('ignores what is not a GraphQL error instead of throwing', () => {
     expect(upstreamDetail(200, 'oops')).toEqual({ status: 200, codes: [], messages: [] })
     expect(upstreamDetail(200, [null, 5, { message: 42, extensions: 'x' }, { message: 'ok' }])).toEqual({ status: 200, codes: [], messages: ['ok'] })

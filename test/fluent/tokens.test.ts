@@ -157,6 +157,29 @@ describe('TokenProvider', () => {
     expect(sim.counters.tokenRequests).toBe(2)
   })
 
+  it('renews after a 401 instead of taking a token obtained before it, whatever Redis went through, once per cluster', async () => {
+    const prefix = newPrefix()
+    const one = replica(prefix)
+    const two = replica(prefix)
+    const tenant = newTenant()
+    const first = await one.tokens.get(tenant)
+    // Redis is flushed; replica two fetches and stores its own token; then Fluent revokes every token.
+    await redis.del(one.store.tokenKey(tokenCacheKey(tenant)))
+    const second = await two.tokens.get(tenant)
+    expect(second).not.toBe(first)
+    sim.revokeTokens()
+
+    await one.tokens.invalidate(tenant, first)
+    const renewed = await one.tokens.get(tenant)
+    expect([first, second]).not.toContain(renewed)
+    expect(sim.counters.tokenRequests).toBe(3)
+
+    // Replica two, refused its own token, takes that renewal rather than asking Fluent again.
+    await two.tokens.invalidate(tenant, second)
+    expect(await two.tokens.get(tenant)).toBe(renewed)
+    expect(sim.counters.tokenRequests).toBe(3)
+  })
+
   it('uses the refresh grant first, once, on the replica that holds the lock', async () => {
     const clock = fakeClock()
     sim.faults.issueRefreshToken = true

@@ -1,6 +1,6 @@
 // Tests of the limits a caller's GraphQL document must meet before /graphql sends it to Fluent.
 import { describe, expect, it } from 'vitest'
-import { checkDocument, DOCUMENT_LIMITS } from '../../src/fluent/document-policy.js'
+import { checkDocument, DOCUMENT_LIMITS } from '../../src/routes/graphql-policy.js'
 
 /** The error checkDocument throws, or undefined when the document passes. */
 function refusal (query: string, operationName?: string, allowMutations = true): { code?: string, statusCode?: number, message: string } | undefined {
@@ -79,8 +79,45 @@ describe('checkDocument', () => {
     })
   })
 
-  it('survives fragment cycles, which Fluent refuses anyway', () => {
-    expect(refusal('{ ...A } fragment A on Query { ...B } fragment B on Query { ...A me { id } }')).toBeUndefined()
+  it('refuses fragment cycles with 400, which Fluent refuses anyway', () => {
+    const error = refusal('{ ...A } fragment A on Query { ...B } fragment B on Query { ...A me { id } }')
+
+    expect(error).toMatchObject({ code: 'VALIDATION_FAILED', statusCode: 400 })
+    expect(error?.message).toContain('cycle')
+  })
+
+  it('counts the aliases of a fragment each time it is spread', () => {
+    // 15 spreads of a fragment holding 15 aliases, under 15 aliased fields: 240 aliased fields run, from 30 written.
+    const fragment = `fragment F on User { ${Array.from({ length: 15 }, (_, i) => `a${i}: id`).join(' ')} }`
+    const spreads = (count: number): string => Array.from({ length: count }, (_, i) => `s${i}: me { ...F }`).join(' ')
+    const error = refusal(`{ ${spreads(15)} } ${fragment}`)
+
+    expect(error).toMatchObject({ code: 'VALIDATION_FAILED', statusCode: 400 })
+    expect(error?.message).toContain('240 aliases')
+    // Two spreads and their fields: 32 > 30; one spread, twice in the same selection set, runs once: 15.
+    expect(refusal(`{ ${spreads(2)} } ${fragment}`)?.message).toContain('32 aliases')
+    expect(refusal(`{ me { ...F ...F } } ${fragment}`)).toBeUndefined()
+  })
+
+  it('counts aliases through nested fragments in linear time', () => {
+    // Each fragment holds ten aliased fields, each spreading the next: 10^10 aliased fields as executed, from 2 KB.
+    let query = '{ ...F0 }\n'
+    for (let i = 0; i < 10; i++) {
+      query += `fragment F${i} on Query { ${Array.from({ length: 10 }, (_, j) => `a${j}: me { ...F${i + 1} }`).join(' ')} }\n`
+    }
+    query += 'fragment F10 on Query { y: id }'
+    let expected = 1
+    for (let i = 0; i < 10; i++) expected = 10 + 10 * expected
+    const started = performance.now()
+
+    expect(refusal(query)?.message).toContain(`${expected} aliases`)
+    expect(performance.now() - started).toBeLessThan(500)
+  })
+
+  it('leaves out the aliases of a fragment no operation spreads', () => {
+    const unused = `fragment F on Query { ${Array.from({ length: DOCUMENT_LIMITS.maxAliases + 1 }, (_, i) => `a${i}: me { id }`).join(' ')} }`
+
+    expect(refusal(`{ me { id } } ${unused}`)).toBeUndefined()
   })
 
   it('checks a small document whose fragments each spread the next twice in linear time', () => {
