@@ -31,7 +31,9 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 600, description: 'requests one API key may make per window (shared by all replicas through Redis); 0 turns the limit off' }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000, description: 'length of the rate-limit window' }),
   RATE_LIMIT_SYNC_MS: Type.Integer({ minimum: 10, maximum: 1_000, default: 100, description: 'how often each replica sends its rate-limit counts to Redis and learns the shared totals; the budget can be overshot by at most replicas × rate × this' }),
-  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000, description: 'mean event-loop delay over which API requests are shed with 503; 0 turns shedding off' })
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000, description: 'mean event-loop delay over which API requests are shed with 503; 0 turns shedding off' }),
+  WEBHOOK_RETENTION_S: Type.Integer({ minimum: 60, maximum: 90 * 86_400, default: 604_800, description: 'how long received webhooks stay in the outbox (and are de-duplicated and retried to forwardUrl)' }),
+  WEBHOOK_CLAIM_IDLE_MS: Type.Integer({ minimum: 1_000, maximum: 3_600_000, default: 30_000, description: 'a forwarded webhook whose replica has not touched it for this long (it died) is taken over by another replica' })
 })
 
 export type Env = Static<typeof EnvSchema>
