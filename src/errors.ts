@@ -18,6 +18,7 @@ type ErrorArgs = [detail: string, options?: { cause?: unknown }]
 
 export const ValidationFailedError = createError<ErrorArgs>('VALIDATION_FAILED', '%s', 400)
 export const UnauthenticatedError = createError<ErrorArgs>('UNAUTHENTICATED', '%s', 401)
+export const SignatureInvalidError = createError<ErrorArgs>('SIGNATURE_INVALID', '%s', 401)
 export const ForbiddenError = createError<ErrorArgs>('FORBIDDEN', '%s', 403)
 export const NotFoundError = createError<ErrorArgs>('NOT_FOUND', '%s', 404)
 export const ConflictError = createError<ErrorArgs>('CONFLICT', '%s', 409)

@@ -7,6 +7,7 @@ import type { Problem } from '../schemas/problem.js'
 const TITLES: Record<string, string> = {
   VALIDATION_FAILED: 'Request validation failed',
   UNAUTHENTICATED: 'Authentication required',
+  SIGNATURE_INVALID: 'Webhook signature invalid',
   FORBIDDEN: 'Not allowed',
   NOT_FOUND: 'Not found',
   CONFLICT: 'Already exists',
