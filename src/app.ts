@@ -16,12 +16,14 @@ import openapiPlugin from './plugins/openapi.js'
 import protectionPlugin from './plugins/protection.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import redisPlugin from './plugins/redis.js'
+import webhooksPlugin, { type WebhooksPluginOptions } from './plugins/webhooks.js'
 import { ProblemSchema } from './schemas/problem.js'
 import customerRoutes, { CustomerSchema } from './routes/customers.js'
 import graphqlRoutes from './routes/graphql.js'
 import healthRoutes from './routes/health.js'
 import meRoutes, { UserSchema } from './routes/me.js'
 import productRoutes, { ProductSchema } from './routes/products.js'
+import webhookRoutes from './routes/webhooks.js'
 
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on .default.
 const addFormats = formats as unknown as typeof formats.default
@@ -29,13 +31,15 @@ const addFormats = formats as unknown as typeof formats.default
 export interface BuildOptions {
   /** Where logs go (tests capture them); stdout when not given. */
   logStream?: NodeJS.WritableStream
+  /** Webhook forwarding timings (tests shorten them). */
+  webhookForwarding?: WebhooksPluginOptions['forwarding']
 }
 
 /** Pino paths that can hold a secret; explicit paths (no wildcards) keep redaction cheap on the hot path. */
 export const REDACT_PATHS = [
   'req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie',
   'headers.authorization', 'headers["x-api-key"]', 'password', 'clientSecret', 'client_secret',
-  'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'apiKey', 'tenant.fluent'
+  'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'apiKey', 'tenant.fluent', 'tenant.webhooks'
 ]
 
 /** A caller's x-request-id is kept when it is short and plain; anything else gets a fresh UUID. */
@@ -100,6 +104,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(rateLimitPlugin, { config })
   await app.register(fluentPlugin, { config, observer: app.metrics.fluentObserver })
   await app.register(authPlugin, { tenants: config.tenants })
+  await app.register(webhooksPlugin, { config, forwarding: options.webhookForwarding })
   await app.register(openapiPlugin)
 
   // Not encapsulated: health decorates the app with `draining`, which server.ts sets on SIGTERM; inside its own
@@ -109,6 +114,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(customerRoutes)
   await app.register(productRoutes)
   await app.register(graphqlRoutes)
+  await app.register(webhookRoutes, { tenants: config.tenants })
 
   return app
 }
