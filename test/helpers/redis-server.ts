@@ -10,7 +10,18 @@ export interface RedisServer {
   port: number
   pid: number
   process: ChildProcess
+  /** Where it keeps its files (the AOF, when on). */
+  dir: string
   stop: () => Promise<void>
+  /** kill -9, keeping its directory: start another on the same port and dir to see what survived. */
+  crash: () => Promise<void>
+}
+
+export interface RedisServerOptions {
+  /** Turn the append-only file on, fsynced as given. */
+  appendfsync?: 'always' | 'everysec'
+  /** Use this directory (kept on stop: the caller owns it) instead of a fresh temporary one. */
+  dir?: string
 }
 
 /** Whether `port` can be bound on the loopback interface right now. */
@@ -74,23 +85,26 @@ function assertRedisInstalled (): void {
 class AddressInUseError extends Error {}
 
 /** Starts redis-server on `port` (a free one when not given) and resolves once it accepts connections. */
-export async function startRedisServer (port?: number): Promise<RedisServer> {
+export async function startRedisServer (port?: number, options: RedisServerOptions = {}): Promise<RedisServer> {
   assertRedisInstalled()
-  if (port !== undefined) return await launchRedisServer(port)
+  if (port !== undefined) return await launchRedisServer(port, options)
   // A free port can be taken by another test file's process before redis-server binds it: try another one then.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launchRedisServer(await freePort())
+      return await launchRedisServer(await freePort(), options)
     } catch (error) {
       if (!(error instanceof AddressInUseError) || attempt >= 5) throw error
     }
   }
 }
 
-async function launchRedisServer (port: number): Promise<RedisServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'fgw-redis-'))
+async function launchRedisServer (port: number, options: RedisServerOptions): Promise<RedisServer> {
+  const ownDir = options.dir === undefined
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'fgw-redis-'))
+  const removeDir = (): void => { if (ownDir) rmSync(dir, { recursive: true, force: true }) }
+  const aof = options.appendfsync === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', options.appendfsync]
   const child = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', ...aof,
     '--dir', dir, '--protected-mode', 'yes'
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
 
@@ -116,25 +130,30 @@ async function launchRedisServer (port: number): Promise<RedisServer> {
     })
   } catch (error) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    rmSync(dir, { recursive: true, force: true })
+    removeDir()
     throw error
   }
   child.stdout?.resume()
   child.stderr?.resume()
 
+  const kill = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGCONT')
+      child.kill('SIGKILL')
+      await exited
+    }
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     pid: child.pid ?? -1,
     process: child,
+    dir,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve))
-        child.kill('SIGCONT')
-        child.kill('SIGKILL')
-        await exited
-      }
-      rmSync(dir, { recursive: true, force: true })
-    }
+      await kill()
+      removeDir()
+    },
+    crash: kill
   }
 }
