@@ -65,8 +65,7 @@ export function parseWebhookPublicKey (text: string): KeyObject {
   return key
 }
 
-function tenantWebhooks (id: string, webhooks: Static<typeof TenantSchema>['webhooks']): NonNullable<Tenant['webhooks']> {
-  if (webhooks === undefined) return {}
+function tenantWebhooks (id: string, webhooks: NonNullable<Static<typeof TenantSchema>['webhooks']>): NonNullable<Tenant['webhooks']> {
   const fail = (field: string, problem: string): never => { throw new Error(`tenants file is invalid: tenant '${id}': webhooks.${field} ${problem}`) }
   let publicKey: KeyObject | undefined
   if (webhooks.publicKey !== undefined) {
@@ -77,7 +76,8 @@ function tenantWebhooks (id: string, webhooks: Static<typeof TenantSchema>['webh
     }
   }
   if ((webhooks.forwardUrl === undefined) !== (webhooks.forwardSecret === undefined)) {
-    fail(webhooks.forwardUrl === undefined ? 'forwardSecret' : 'forwardUrl', 'needs its partner: forwardUrl and forwardSecret go together')
+    const [missing, present] = webhooks.forwardUrl === undefined ? ['forwardUrl', 'forwardSecret'] : ['forwardSecret', 'forwardUrl']
+    fail(missing, `is required with ${present}: the push needs both the URL and the HMAC secret`)
   }
   if (webhooks.forwardUrl !== undefined) {
     try {
@@ -157,7 +157,7 @@ export function parseTenants (raw: unknown, env: NodeJS.ProcessEnv = process.env
       apiKeyDigests,
       fluent: { ...entry.fluent, baseUrl: entry.fluent.baseUrl.replace(/\/$/, '') },
       graphql: { allowMutations: entry.graphql?.allowMutations ?? true },
-      webhooks: tenantWebhooks(entry.id, entry.webhooks)
+      ...(entry.webhooks === undefined ? {} : { webhooks: tenantWebhooks(entry.id, entry.webhooks) })
     })
   }
   return tenants
