@@ -3,6 +3,8 @@ import { generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { parseTenants } from '../../src/config/tenants.js'
 
+/** `${NAME}` as the tenants file spells a variable. */
+const ref = (name: string): string => `$${'{'}${name}}`
 const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
 const PEM = publicKey.export({ type: 'spki', format: 'pem' }).toString()
 const DER_BASE64 = publicKey.export({ type: 'spki', format: 'der' }).toString('base64')
@@ -24,8 +26,8 @@ describe('tenants file: webhooks', () => {
     expect(tenant?.webhooks?.publicKey?.export({ type: 'spki', format: 'pem' })).toBe(PEM)
   })
 
-  it('expands ${VAR} in the webhook fields', () => {
-    const [tenant] = parseTenants(tenants({ publicKey: '${KEY}', forwardUrl: 'https://erp.acme.example/in', forwardSecret: '${SECRET}' }), { KEY: PEM, SECRET: 'x'.repeat(32) })
+  it('expands environment variables in the webhook fields', () => {
+    const [tenant] = parseTenants(tenants({ publicKey: ref('KEY'), forwardUrl: 'https://erp.acme.example/in', forwardSecret: ref('SECRET') }), { KEY: PEM, SECRET: 'x'.repeat(32) })
     expect(tenant?.webhooks?.forward).toEqual({ url: 'https://erp.acme.example/in', secret: 'x'.repeat(32) })
   })
 
