@@ -41,6 +41,8 @@ export default fp(async function webhooksPlugin (app, opts: WebhooksPluginOption
     labelNames: ['reason'] as const,
     registers
   })
+  // Every reason from the start, so a dashboard's rate() sees the first refusal too.
+  for (const reason of ['signature', 'not_json', 'too_large', 'unavailable'] as const) rejected.inc({ reason }, 0)
   const duplicates = new Counter({ name: 'fgw_webhooks_duplicates_total', help: 'Webhooks answered 200 without storing: their event id was stored already (a Fluent retry)', registers })
   const stored = new Counter({ name: 'fgw_webhooks_stored_total', help: 'Webhooks stored in an outbox', registers })
   const forwarded = new Counter({ name: 'fgw_webhooks_forwarded_total', help: 'Webhooks pushed to a forwardUrl and answered 2xx', registers })

@@ -143,7 +143,7 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
   const issuedTokens: IssuedTokenRecord[] = []
   // Aborted by close(): delayed and hung requests stop waiting and are never answered.
   const closing = new AbortController()
-  const webhooks = createWebhookSender({ retryDelaysMs: options.webhookRetryDelaysMs, retailerId: accounts[0]?.retailerId })
+  const webhooks = createWebhookSender({ retryDelaysMs: options.webhookRetryDelaysMs, accountId: accounts[0]?.clientId, retailerId: accounts[0]?.retailerId })
 
   async function pause (ms: number): Promise<void> {
     if (ms <= 0) return
