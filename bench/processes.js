@@ -56,14 +56,15 @@ export async function stop (child, graceMs = 10_000) {
   }
 }
 
-export async function startRedis (dir) {
+/** `extraArgs` are appended to the redis-server command line (e.g. ['--appendonly', 'yes', '--appendfsync', 'always']). */
+export async function startRedis (dir, extraArgs = []) {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' })
   if (probe.error !== undefined || probe.status !== 0) {
     throw new Error('redis-server was not found on PATH; the bench starts its own. Install it: "sudo apt-get install redis-server" or "brew install redis".')
   }
   const port = await freePort()
   const child = track(spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', ...extraArgs
   ], { stdio: ['ignore', 'pipe', 'pipe'] }))
   await within(10_000, 'redis-server start', new Promise((resolve, reject) => {
     let output = ''
