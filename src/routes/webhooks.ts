@@ -146,7 +146,8 @@ const webhookRoutes: FastifyPluginAsyncTypebox<{ tenants: Tenant[] }> = async (a
           200: { ...ReceivedSchema, description: 'Stored (or stored already)' },
           400: problemResponses(400)[400],
           401: signatureProblem,
-          ...problemResponses(413, 503)
+          ...problemResponses(413),
+          503: { ...problemResponses(503)[503], description: 'The event could not be stored (Redis down or slow, or no Redis configured) or the gateway is overloaded (UNAVAILABLE): nothing was stored, Fluent retries; see Retry-After' }
         }
       }
     }, async (request) => {
