@@ -212,6 +212,11 @@ export class WebhookForwarder {
       await this.#outbox.client().xack(state.stream, FORWARD_GROUP, entry.entryId).catch(() => {})
       return
     }
+    if (held.attempt > 0 && !held.delivered && !await this.#stillStored(state, entry)) {
+      // Acked through GET /webhook-events meanwhile: the legacy system has it, stop pushing.
+      state.held.delete(entry.entryId)
+      return
+    }
     held.attempt++
     if (!held.delivered) {
       const outcome = await this.#post(state.target, entry, held)
@@ -237,6 +242,17 @@ export class WebhookForwarder {
     state.held.delete(entry.entryId)
     // A slot is free: take the next entry without waiting for the poll.
     this.kick(tenant)
+  }
+
+  /** Whether the entry is still in the outbox; true when Redis cannot tell (pushing twice beats not pushing). */
+  async #stillStored (state: TenantState, entry: OutboxEntry): Promise<boolean> {
+    try {
+      const found = await this.#outbox.client().xrange(state.stream, entry.entryId, entry.entryId)
+      if (found.length === 0) await this.#outbox.client().xack(state.stream, FORWARD_GROUP, entry.entryId)
+      return found.length > 0
+    } catch {
+      return true
+    }
   }
 
   #retryLater (state: TenantState, held: Held, delayMs: number): void {

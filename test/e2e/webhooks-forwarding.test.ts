@@ -180,3 +180,25 @@ describe('a forwarding replica killed mid-delivery', () => {
     }
   })
 })
+
+describe('forwarding and the outbox together', () => {
+  it('stops pushing an event the legacy system acked through the outbox while its push was failing', async () => {
+    const receiver = await startReceiver([500, 500, 500, 500, 500, 500, 500, 500])
+    const tenant = forwardingTenant(receiver.url)
+    const gateway = await startGateway({ sim, redisUrl: inject('redisUrl'), tenants: [tenant], build: { webhookForwarding: { ...FAST, baseDelayMs: 300 } } })
+    try {
+      const event = fluentEvent()
+      expect((await postWebhook(gateway.url, sim, 'acme', event)).status).toBe(200)
+      await until(() => receiver.received.length >= 1, 5_000, 'the first push')
+      expect((await call(gateway, `/webhook-events/${event.id as string}/ack`, { method: 'POST' })).status).toBe(204)
+      const pushes = receiver.received.length
+      await sleep(2_000)
+      // At most the one attempt that was already on its way when the ack came.
+      expect(receiver.received.length).toBeLessThanOrEqual(pushes + 1)
+      expect(delivered(receiver.received)).toEqual([])
+    } finally {
+      await gateway.close()
+      await receiver.close()
+    }
+  })
+})
