@@ -58,6 +58,13 @@ interface TenantState {
   failing: boolean
 }
 
+/** KEYS: stream. ARGV: group, consumer. Deletes the consumer only when nothing is pending on it. */
+const DROP_IDLE_CONSUMER = `
+if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) == 0 then
+  return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+end
+return -1`
+
 /** Full jitter: a uniformly random delay below min(max, base × 2^attempt) (AWS architecture blog, "Exponential Backoff And Jitter"). */
 export function backoffDelay (attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
   return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1)))
@@ -139,6 +146,11 @@ export class WebhookForwarder {
     }
     await Promise.allSettled([...this.#inFlight])
     await this.#agent.close()
+    // Leave the group tidy: drop this consumer where it holds nothing. Checked inside Redis, since a read whose answer
+    // was lost (a timeout) can leave entries pending here that this process never saw, and deleting the consumer would
+    // drop them from the group; those stay, and another replica claims them.
+    await Promise.allSettled([...this.#tenants.values()].filter((state) => state.groupReady).map(async (state) =>
+      await this.#outbox.client().eval(DROP_IDLE_CONSUMER, 1, state.stream, FORWARD_GROUP, this.consumer)))
   }
 
   async #read (state: TenantState): Promise<void> {

@@ -4,6 +4,7 @@ import { createHmac, randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startSimulator, type Simulator } from '../../src/simulator/index.js'
 import { call, metricValue } from '../helpers/call.js'
@@ -117,6 +118,15 @@ describe('forwarding to webhooks.forwardUrl', () => {
       const ids = receiver.received.map((request) => request.headers['idempotency-key'])
       expect(ids.sort()).toEqual(events.map((event) => event.id).sort())
       expect(await outboxIds(replicas[0] as TestGateway)).toEqual([])
+
+      // Closed replicas holding nothing leave the consumer group.
+      for (const replica of replicas.splice(0)) await replica.close()
+      const redis = new Redis(inject('redisUrl'))
+      try {
+        expect(await redis.xinfo('CONSUMERS', `${env.REDIS_KEY_PREFIX}webhooks:{acme}:stream`, 'forward')).toEqual([])
+      } finally {
+        redis.disconnect()
+      }
     } finally {
       for (const replica of replicas) await replica.close()
       await receiver.close()
