@@ -77,6 +77,32 @@ describe('webhooks without a working Redis', () => {
   })
 })
 
+describe('webhooks on a Redis that stalls', () => {
+  it('answers 503 when Redis does not answer in time, and a retry after Redis resumes is stored exactly once', async () => {
+    const acme = tenant()
+    const redis = await startRedisServer()
+    const gateway = await startGateway({ sim, redisUrl: redis.url, tenants: [acme] })
+    try {
+      const event = fluentEvent()
+      redis.process.kill('SIGSTOP')
+      const started = Date.now()
+      const stalled = await postWebhook(gateway.url, sim, 'acme', event)
+      expectProblem(stalled, 503, 'UNAVAILABLE')
+      expect(Date.now() - started).toBeLessThan(5_000)
+      redis.process.kill('SIGCONT')
+      await redisBack(gateway)
+      // The stalled write may have reached Redis after the gateway gave up on it: the retry finds it or stores it, once.
+      const retry = await postWebhook(gateway.url, sim, 'acme', event)
+      expect(retry.status).toBe(200)
+      expect(await outboxIds(gateway)).toEqual([event.id])
+    } finally {
+      redis.process.kill('SIGCONT')
+      await gateway.close()
+      await redis.stop()
+    }
+  })
+})
+
 describe('webhooks on a Redis with appendonly yes and appendfsync always', () => {
   it('keeps every event it acknowledged across a kill -9 of Redis, and still de-duplicates them after', async () => {
     const acme = tenant()
