@@ -2,6 +2,7 @@
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { Agent, request } from 'undici'
+import { redisErrorSummary } from '../redis.js'
 import { FORWARD_GROUP } from './keys.js'
 import { toOutboxEntry, type OutboxEntry, type StreamEntry, type WebhookOutbox } from './outbox.js'
 import { forwardSignature } from './signature.js'
@@ -206,7 +207,7 @@ export class WebhookForwarder {
   #attempt (state: TenantState, held: Held): void {
     if (this.#stopped) return
     const work = this.#deliver(state, held).catch((error: unknown) => {
-      this.#log.error({ tenant: state.target.tenant, err: error }, 'webhook forwarding failed unexpectedly')
+      this.#log.error({ tenant: state.target.tenant, err: redisErrorSummary(error) }, 'webhook forwarding failed unexpectedly')
     })
     this.#inFlight.add(work)
     work.finally(() => this.#inFlight.delete(work)).catch(() => {})
@@ -311,6 +312,6 @@ export class WebhookForwarder {
   #redisFailed (state: TenantState, error: unknown): void {
     if (state.failing || this.#stopped) return
     state.failing = true
-    this.#log.warn({ tenant: state.target.tenant, err: { message: (error as Error).message } }, 'webhook forwarding cannot read Redis; retrying')
+    this.#log.warn({ tenant: state.target.tenant, err: redisErrorSummary(error) }, 'webhook forwarding cannot read Redis; retrying')
   }
 }

@@ -1,6 +1,6 @@
 // The webhook outbox over Redis Streams: store once per event id (atomically with its de-duplication key), page, ack.
 import type { Cluster, Redis } from 'ioredis'
-import type { RedisConnection } from '../redis.js'
+import { redisErrorSummary, type RedisConnection } from '../redis.js'
 import { FORWARD_GROUP, outboxKeys, type OutboxKeys } from './keys.js'
 
 /**
@@ -126,7 +126,8 @@ export class WebhookOutbox {
       return result
     } catch (error) {
       this.#connection?.health.failed(error)
-      throw new OutboxUnavailableError(`Redis did not take the outbox command: ${(error as Error).message}`, { cause: error })
+      // The summary, not the error: ioredis attaches the command and its arguments (the event body) to it.
+      throw new OutboxUnavailableError(`Redis did not take the outbox command: ${(error as Error).message}`, { cause: redisErrorSummary(error) })
     }
   }
 
