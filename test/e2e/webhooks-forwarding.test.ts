@@ -94,6 +94,9 @@ describe('forwarding to webhooks.forwardUrl', () => {
       expect(metricValue(metrics, 'fgw_webhooks_forward_failures_total', { reason: 'http_500' })).toBe(1)
       expect(metricValue(metrics, 'fgw_webhooks_forward_failures_total', { reason: 'http_503' })).toBe(1)
       expect(metricValue(metrics, 'fgw_webhooks_outbox_length', { tenant: 'acme' })).toBe(0)
+      // The failed attempts were logged; the HMAC secret never is.
+      expect(gateway.logs.text).toContain('webhook forward failed; retrying')
+      expect(gateway.logs.text).not.toContain(SECRET)
     } finally {
       await gateway.close()
       await receiver.close()
