@@ -9,9 +9,9 @@ export { killTracked as killAll }
 /** Stops a child with SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
 export const stop = stopChild
 
-/** A private redis-server working in `dir`, for the whole bench. */
-export async function startRedis (dir) {
-  const redis = await startRedisServer({ dir })
+/** A private redis-server working in `dir`, for the whole bench; `extraArgs` go on its command line (e.g. AOF settings). */
+export async function startRedis (dir, extraArgs = []) {
+  const redis = await startRedisServer({ dir, args: extraArgs })
   return { url: redis.url, port: redis.port, child: redis.process }
 }
 

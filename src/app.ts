@@ -19,15 +19,19 @@ import redisPlugin from './plugins/redis.js'
 import requestIdPlugin from './plugins/request-id.js'
 import upstreamFailuresPlugin from './plugins/upstream-failures.js'
 import validationPlugin from './plugins/validation.js'
+import webhooksPlugin, { type WebhooksPluginOptions } from './plugins/webhooks.js'
 import customerRoutes from './routes/customers.js'
 import graphqlRoutes from './routes/graphql.js'
 import healthRoutes from './routes/health.js'
 import meRoutes from './routes/me.js'
 import productRoutes from './routes/products.js'
+import webhookRoutes from './routes/webhooks.js'
 
 export interface BuildOptions {
   /** Where logs go (tests capture them); stdout when not given. */
   logStream?: NodeJS.WritableStream
+  /** Webhook forwarding timings (tests shorten them). */
+  webhookForwarding?: WebhooksPluginOptions['forwarding']
 }
 
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
@@ -64,6 +68,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(authPlugin, { tenants: config.tenants })
   await app.register(rateLimitPlugin, { config })
   await app.register(fluentPlugin, { config, observer: app.metrics.fluentObserver })
+  await app.register(webhooksPlugin, { config, forwarding: options.webhookForwarding })
   await app.register(openapiPlugin)
 
   await app.register(healthRoutes)
@@ -71,6 +76,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(customerRoutes)
   await app.register(productRoutes)
   await app.register(graphqlRoutes)
+  await app.register(webhookRoutes, { tenants: config.tenants })
 
   return app
 }

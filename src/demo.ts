@@ -21,7 +21,8 @@ const tenants = parseTenants({
       password: DEFAULT_ACCOUNT.password,
       retailerId: DEFAULT_ACCOUNT.retailerId ?? '1',
       catalogueRef: 'PC:MASTER:1'
-    }
+    },
+    webhooks: { publicKey: simulator.webhookPublicKey }
   }]
 })
 
@@ -41,7 +42,11 @@ Try:
   curl -s -X POST ${base}/customers -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' \\
        -d '{"email":"jane.doe@example.com","firstName":"Jane","lastName":"Doe"}'
   curl -s '${base}/customers?email=jane.doe@example.com' -H 'Authorization: Bearer ${apiKey}'
+  curl -s -X POST ${simulator.url}/_sim/webhooks/send -d '{"url":"${base}/webhooks/fluent/demo","event":{"name":"FULFILMENT_CREATED"}}'
+  curl -s '${base}/webhook-events' -H 'Authorization: Bearer ${apiKey}'   # needs REDIS_URL
 
+The simulator signs webhooks with this key (the demo tenant's webhooks.publicKey):
+${simulator.webhookPublicKey}
 Stop with Ctrl-C.
 `)
 

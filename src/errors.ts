@@ -47,6 +47,12 @@ export const PROBLEMS = {
     example: { detail: 'The API key is not known' },
     forStatus: true
   },
+  SIGNATURE_INVALID: {
+    status: 401,
+    title: 'Webhook signature invalid',
+    when: "a webhook to `POST /webhooks/fluent/{tenant}` without a valid `fluent-signature` for the tenant's key (or the tenant has none); nothing is stored",
+    example: { detail: 'the fluent-signature header does not verify against the tenant\'s webhook key' }
+  },
   FORBIDDEN: {
     status: 403,
     title: 'Not allowed',
@@ -183,6 +189,7 @@ function problemError (code: ProblemCode) {
 
 export const ValidationFailedError = problemError('VALIDATION_FAILED')
 export const UnauthenticatedError = problemError('UNAUTHENTICATED')
+export const SignatureInvalidError = problemError('SIGNATURE_INVALID')
 export const ForbiddenError = problemError('FORBIDDEN')
 export const NotFoundError = problemError('NOT_FOUND')
 export const MethodNotAllowedError = problemError('METHOD_NOT_ALLOWED')

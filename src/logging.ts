@@ -8,7 +8,7 @@ import type { Config } from './config/index.js'
 export const REDACT_PATHS = [
   'req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie',
   'headers.authorization', 'headers["x-api-key"]', 'password', 'clientSecret', 'client_secret',
-  'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'apiKey', 'tenant.fluent'
+  'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'apiKey', 'tenant.fluent', 'tenant.webhooks'
 ]
 
 /** A caller's x-request-id is kept when it is short and plain; anything else gets a fresh UUID. */

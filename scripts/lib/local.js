@@ -158,13 +158,15 @@ class AddressInUseError extends Error {}
  * @property {string} dir its working directory (AOF files live there)
  * @property {import('node:child_process').ChildProcess} process
  * @property {() => Promise<void>} stop kills it and removes its directory
+ * @property {() => Promise<void>} crash kill -9, keeping its directory: start another on the same port and dir to see what survived
  */
 
 /**
  * @typedef {object} RedisServerOptions
  * @property {number} [port] a given port (a free one when not given)
  * @property {string} [dir] its working directory, kept on stop (a fresh temp one, removed on stop, when not given)
- * @property {string[]} [args] extra redis-server arguments, e.g. ['--appendonly', 'yes', '--appendfsync', 'always']
+ * @property {'always' | 'everysec'} [appendfsync] turn the append-only file on, fsynced as given
+ * @property {string[]} [args] extra redis-server arguments
  */
 
 /**
@@ -194,7 +196,7 @@ async function launchRedisServer (settings) {
   const { port } = settings
   const ownDir = settings.dir === undefined
   const dir = settings.dir ?? mkdtempSync(join(tmpdir(), 'fgw-redis-'))
-  const args = settings.args ?? []
+  const args = [...(settings.appendfsync === undefined ? [] : ['--appendonly', 'yes', '--appendfsync', settings.appendfsync]), ...(settings.args ?? [])]
   const child = track(spawn('redis-server', [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '',
     ...(args.includes('--appendonly') ? [] : ['--appendonly', 'no']),
@@ -230,6 +232,14 @@ async function launchRedisServer (settings) {
   child.stdout?.resume()
   child.stderr?.resume()
 
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGCONT')
+      child.kill('SIGKILL')
+      await exited
+    }
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -237,14 +247,10 @@ async function launchRedisServer (settings) {
     dir,
     process: child,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve))
-        child.kill('SIGCONT')
-        child.kill('SIGKILL')
-        await exited
-      }
+      await kill()
       removeDir()
-    }
+    },
+    crash: kill
   }
 }
 

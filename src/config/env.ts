@@ -35,7 +35,9 @@ export const EnvSchema = Type.Object({
   STOCK_UPLOAD_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, default: 50 * 1024 * 1024, description: 'largest PUT /stock body (JSON or CSV), streamed' }),
   ROUTES_FILE: Type.Optional(Type.String({ minLength: 1, description: 'operator-defined routes (YAML); unset: none' })),
   SCHEMA_CHECK_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 7 * 86_400_000, default: 3_600_000, description: "how often each tenant's live Fluent schema is checked against the documents the gateway sends; 0 turns it off" }),
-  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000, description: 'mean event-loop delay over which API requests are shed with 503; 0 turns shedding off' })
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000, description: 'mean event-loop delay over which API requests are shed with 503; 0 turns shedding off' }),
+  WEBHOOK_RETENTION_S: Type.Integer({ minimum: 60, maximum: 90 * 86_400, default: 604_800, description: 'how long received webhooks stay in the outbox (and are de-duplicated and retried to forwardUrl)' }),
+  WEBHOOK_CLAIM_IDLE_MS: Type.Integer({ minimum: 1_000, maximum: 3_600_000, default: 30_000, description: 'a forwarded webhook whose replica has not touched it for this long (it died) is taken over by another replica' })
 })
 
 /** The validated environment, with the Redis choice parsed once. */

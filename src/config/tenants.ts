@@ -1,4 +1,5 @@
 // The tenants file: who may call the gateway (API key digests) and which Fluent account each caller uses.
+import { createPublicKey, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import { Type, type Static } from '@sinclair/typebox'
@@ -21,6 +22,11 @@ export const TenantSchema = Type.Object({
   }, { additionalProperties: false }),
   graphql: Type.Optional(Type.Object({
     allowMutations: Type.Optional(Type.Boolean())
+  }, { additionalProperties: false })),
+  webhooks: Type.Optional(Type.Object({
+    publicKey: Type.Optional(Type.String({ minLength: 1 })),
+    forwardUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+    forwardSecret: Type.Optional(Type.String({ minLength: 16 }))
   }, { additionalProperties: false }))
 }, { additionalProperties: false })
 
@@ -46,6 +52,52 @@ export interface Tenant {
     virtualCatalogueRef?: string
   }
   graphql: { allowMutations: boolean }
+  /** Absent or empty: webhooks for the tenant are refused. */
+  webhooks?: {
+    /** The Fluent environment's RSA key that signs its webhooks; without it every webhook for the tenant is refused. */
+    publicKey?: KeyObject
+    /** Where stored webhooks are pushed, signed with HMAC-SHA256 of forwardSecret. */
+    forward?: { url: string, secret: string }
+  }
+}
+
+/** A PEM public key, or base64 of its DER SubjectPublicKeyInfo (what Fluent's settings show); must be RSA. */
+export function parseWebhookPublicKey (text: string): KeyObject {
+  const trimmed = text.trim()
+  const key = trimmed.startsWith('-----BEGIN')
+    ? createPublicKey(trimmed)
+    : createPublicKey({ key: Buffer.from(trimmed.replace(/\s+/g, ''), 'base64'), format: 'der', type: 'spki' })
+  if (key.asymmetricKeyType !== 'rsa') throw new Error(`it is a ${key.asymmetricKeyType ?? 'non-RSA'} key, and Fluent signs with RSA`)
+  return key
+}
+
+function tenantWebhooks (id: string, webhooks: NonNullable<Static<typeof TenantSchema>['webhooks']>): NonNullable<Tenant['webhooks']> {
+  const fail = (field: string, problem: string): never => { throw new Error(`tenants file is invalid: tenant '${id}': webhooks.${field} ${problem}`) }
+  let publicKey: KeyObject | undefined
+  if (webhooks.publicKey !== undefined) {
+    try {
+      publicKey = parseWebhookPublicKey(webhooks.publicKey)
+    } catch (error) {
+      fail('publicKey', `is not a PEM or base64 DER (SPKI) RSA public key: ${(error as Error).message}`)
+    }
+  }
+  if ((webhooks.forwardUrl === undefined) !== (webhooks.forwardSecret === undefined)) {
+    const [missing, present] = webhooks.forwardUrl === undefined ? ['forwardUrl', 'forwardSecret'] : ['forwardSecret', 'forwardUrl']
+    fail(missing, `is required with ${present}: the push needs both the URL and the HMAC secret`)
+  }
+  if (webhooks.forwardUrl !== undefined) {
+    try {
+      const url = new URL(webhooks.forwardUrl)
+      if (url.username !== '' || url.password !== '') fail('forwardUrl', 'must not carry credentials (the HMAC signature authenticates the push)')
+    } catch (error) {
+      if ((error as Error).message.startsWith('tenants file')) throw error
+      fail('forwardUrl', 'is not a valid URL')
+    }
+  }
+  return {
+    ...(publicKey === undefined ? {} : { publicKey }),
+    ...(webhooks.forwardUrl === undefined || webhooks.forwardSecret === undefined ? {} : { forward: { url: webhooks.forwardUrl, secret: webhooks.forwardSecret } })
+  }
 }
 
 /** The tenant's inventory catalogue (stock positions, loads and deltas): as configured, else Fluent's `DEFAULT:{retailerId}`. */
@@ -120,7 +172,8 @@ export function parseTenants (raw: unknown, env: NodeJS.ProcessEnv = process.env
       id: entry.id,
       apiKeyDigests,
       fluent: { ...entry.fluent, baseUrl: entry.fluent.baseUrl.replace(/\/$/, '') },
-      graphql: { allowMutations: entry.graphql?.allowMutations ?? true }
+      graphql: { allowMutations: entry.graphql?.allowMutations ?? true },
+      ...(entry.webhooks === undefined ? {} : { webhooks: tenantWebhooks(entry.id, entry.webhooks) })
     })
   }
   return tenants

@@ -76,6 +76,7 @@ export default fp(async function openapiPlugin (app) {
         { name: 'customers', description: 'Fluent customers' },
         { name: 'products', description: 'Fluent products' },
         { name: 'graphql', description: 'Your own GraphQL, passed through to Fluent' },
+        { name: 'webhooks', description: 'Fluent\'s webhooks: received, stored in your outbox, read and acked (or pushed to you)' },
         { name: 'operations', description: 'Health, for operators' }
       ],
       components: {

@@ -6,6 +6,7 @@ import { SimulatorStore } from './store.js'
 import { CREDENTIAL_PARAMS, TokenRegistry } from './tokens.js'
 import { readGraphqlBody, runGraphql } from './graphql.js'
 import { removedFieldsProblem, servedSchema } from './schema.js'
+import { createWebhookSender } from './webhooks.js'
 import type {
   Counters, Faults, GraphqlFailure, GraphqlRecord, IssuedTokenRecord, Simulator, SimulatorAccount, SimulatorOptions, TokenRecord
 } from './types.js'
@@ -153,6 +154,7 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
   const issuedTokens: IssuedTokenRecord[] = []
   // Aborted by close(): delayed and hung requests stop waiting and are never answered.
   const closing = new AbortController()
+  const webhooks = createWebhookSender({ retryDelaysMs: options.webhookRetryDelaysMs, accountId: accounts[0]?.clientId, retailerId: accounts[0]?.retailerId })
 
   async function pause (ms: number): Promise<void> {
     if (ms <= 0) return
@@ -340,6 +342,11 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
       else await handleGraphql(req, res)
       return
     }
+    if (path.startsWith('/_sim/webhooks') && await webhooks.handleAdmin(req, res, path, async () => {
+      const raw = await readBody(req, ADMIN_BODY_LIMIT)
+      const json = raw === null ? { ok: false as const } : parseJson(raw)
+      return json.ok ? json.value : undefined
+    })) return
     if (path.startsWith('/_sim/')) {
       await handleAdmin(req, res, path)
       return
@@ -372,6 +379,8 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
     requests,
     tokenRequests,
     issuedTokens,
+    get webhookPublicKey () { return webhooks.publicKeyPem },
+    webhooks,
     revokeTokens: () => { tokens.revokeAccessTokens() },
     reset: () => {
       Object.assign(faults, defaultFaults(initialTtl))
@@ -383,14 +392,15 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
       tokenRequests.length = 0
       issuedTokens.length = 0
       store.seed()
+      webhooks.reset()
     },
     close: async () => {
-      closed ??= new Promise<void>((resolve) => {
+      closed ??= webhooks.close().then(async () => await new Promise<void>((resolve) => {
         closing.abort()
         server.close(() => resolve())
         // Keep-alive and hung connections would hold close() open; destroy them.
         server.closeAllConnections()
-      })
+      }))
       await closed
     }
   }

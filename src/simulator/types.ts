@@ -1,4 +1,5 @@
 // Public types of the Fluent simulator: options, fault switches, counters and request records.
+import type { WebhookSender } from './webhooks.js'
 
 export interface SimulatorAccount {
   clientId: string
@@ -19,6 +20,8 @@ export interface SimulatorOptions {
   tokenTtlSeconds?: number
   /** Seed the demo locations, products, stock, availability, customer and order (DEMO_SEED); default false. */
   demoData?: boolean
+  /** Delays between webhook retries; default Fluent's (immediately, then 2, 4, 8 s). */
+  webhookRetryDelaysMs?: number[]
 }
 
 export interface GraphqlFailure {
@@ -88,6 +91,10 @@ export interface Simulator {
   tokenRequests: TokenRecord[]
   /** Every access and refresh token issued, in order (secrets: for tests, never sent anywhere). */
   issuedTokens: IssuedTokenRecord[]
+  /** SPKI PEM of the key the simulator signs webhooks with: a tenant's webhooks.publicKey. */
+  webhookPublicKey: string
+  /** Sends signed webhooks as Fluent would (send, notify for createOrder, settings with the tamper fault). */
+  webhooks: WebhookSender
   /** Every access token issued so far becomes invalid (401 on use). */
   revokeTokens: () => void
   /** Clears faults, counters and records (issued tokens included) and puts the store back to its seed; tokens stay valid. */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parser } from '@prometheus-io/lezer-promql'
 import type { FastifyInstance } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { startSimulator, type Simulator } from '../../src/simulator/index.js'
 import { ACCOUNT, newApiKey, testConfig } from '../helpers/gateway.js'
@@ -116,7 +116,8 @@ describe('deploy/grafana/fluent-rest-gateway.json', () => {
   beforeAll(async () => {
     sim = await startSimulator({ accounts: [ACCOUNT] })
     const apiKey = newApiKey()
-    app = await buildApp(testConfig(sim.url, [{ id: 'acme', apiKey }], { LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0', MAX_EVENT_LOOP_DELAY_MS: '0' }))
+    // With Redis and a webhook key, so the per-tenant outbox gauge has a series too.
+    app = await buildApp(testConfig(sim.url, [{ id: 'acme', apiKey, webhooks: { publicKey: sim.webhookPublicKey } }], { LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0', MAX_EVENT_LOOP_DELAY_MS: '0', REDIS_URL: inject('redisUrl') }))
     // Fluent calls (a token fetched, then found in the cache) and an unmatched route: every labelled metric gets a series.
     const headers = { authorization: `Bearer ${apiKey}` }
     for (let i = 0; i < 2; i++) expect((await app.inject({ url: '/me', headers })).statusCode).toBe(200)

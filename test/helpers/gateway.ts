@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, beforeEach } from 'vitest'
-import { buildApp } from '../../src/app.js'
+import { buildApp, type BuildOptions } from '../../src/app.js'
 import type { Config } from '../../src/config/index.js'
 import { loadEnv } from '../../src/config/env.js'
 import { parseTenants } from '../../src/config/tenants.js'
@@ -26,6 +26,8 @@ export interface TestTenant {
   retailerId?: string | null
   catalogueRef?: string | null
   account?: SimulatorAccount
+  /** The tenants file's webhooks entry (publicKey, forwardUrl, forwardSecret), as written there. */
+  webhooks?: Record<string, string>
 }
 
 export function newApiKey (): string {
@@ -46,7 +48,8 @@ export function tenantEntry (tenant: TestTenant, baseUrl: string): Record<string
       ...(tenant.retailerId === null ? {} : { retailerId: tenant.retailerId ?? '1' }),
       ...(tenant.catalogueRef === null ? {} : { catalogueRef: tenant.catalogueRef ?? 'PC:MASTER:1' })
     },
-    graphql: { allowMutations: tenant.allowMutations ?? true }
+    graphql: { allowMutations: tenant.allowMutations ?? true },
+    ...(tenant.webhooks === undefined ? {} : { webhooks: tenant.webhooks })
   }
 }
 
@@ -94,6 +97,8 @@ export interface GatewayOptions {
   tenants?: TestTenant[]
   /** Reuse a running simulator instead of starting one. */
   sim?: Simulator
+  /** buildApp options beyond the log stream (e.g. webhook forwarding timings). */
+  build?: Omit<BuildOptions, 'logStream'>
 }
 
 export async function startGateway (options: GatewayOptions = {}): Promise<TestGateway> {
@@ -102,7 +107,7 @@ export async function startGateway (options: GatewayOptions = {}): Promise<TestG
   const tenants = options.tenants ?? [{ id: 'acme', apiKey }]
   const config = testConfig(sim.url, tenants, { ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }), ...options.env })
   const logs = new LogCapture()
-  const app = await buildApp(config, { logStream: logs })
+  const app = await buildApp(config, { ...options.build, logStream: logs })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
