@@ -1,35 +1,37 @@
 // `npm run demo`: the Fluent simulator plus the gateway with a demo tenant, so every endpoint can be tried without a Fluent account.
 import { createHash, randomBytes } from 'node:crypto'
 import { buildApp } from './app.js'
-import { loadEnv } from './config/env.js'
-import { parseTenants } from './config/tenants.js'
+import { buildConfig } from './config/index.js'
 import { DEFAULT_ACCOUNT, startSimulator } from './simulator/index.js'
 
-const env = loadEnv({ TENANTS_FILE: '(demo: built in)', ...process.env })
 const simulator = await startSimulator({ port: Number(process.env.SIMULATOR_PORT ?? 0), accounts: [DEFAULT_ACCOUNT], demoData: true })
 const apiKey = `demo_${randomBytes(18).toString('base64url')}`
 
-const tenants = parseTenants({
-  tenants: [{
-    id: 'demo',
-    apiKeys: [`sha256:${createHash('sha256').update(apiKey).digest('hex')}`],
-    fluent: {
-      baseUrl: simulator.url,
-      clientId: DEFAULT_ACCOUNT.clientId,
-      clientSecret: DEFAULT_ACCOUNT.clientSecret,
-      username: DEFAULT_ACCOUNT.username,
-      password: DEFAULT_ACCOUNT.password,
-      retailerId: DEFAULT_ACCOUNT.retailerId ?? '1',
-      catalogueRef: 'PC:MASTER:1'
-    },
-    webhooks: { publicKey: simulator.webhookPublicKey }
-  }]
+// The demo's one tenant is made here, pointing at the simulator; the environment decides the rest (PORT, REDIS_URL, ...).
+const config = buildConfig({
+  env: { LOG_LEVEL: 'warn', ...process.env },
+  tenants: {
+    tenants: [{
+      id: 'demo',
+      apiKeys: [`sha256:${createHash('sha256').update(apiKey).digest('hex')}`],
+      fluent: {
+        baseUrl: simulator.url,
+        clientId: DEFAULT_ACCOUNT.clientId,
+        clientSecret: DEFAULT_ACCOUNT.clientSecret,
+        username: DEFAULT_ACCOUNT.username,
+        password: DEFAULT_ACCOUNT.password,
+        retailerId: DEFAULT_ACCOUNT.retailerId ?? '1',
+        catalogueRef: 'PC:MASTER:1'
+      },
+      webhooks: { publicKey: simulator.webhookPublicKey }
+    }]
+  }
 })
 
-const app = await buildApp({ ...env, LOG_LEVEL: process.env.LOG_LEVEL === undefined ? 'warn' : env.LOG_LEVEL, tenants })
-const host = env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST
-await app.listen({ port: env.PORT, host: env.HOST })
-const base = `http://${host}:${env.PORT}`
+const app = await buildApp(config)
+const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST
+await app.listen({ port: config.PORT, host: config.HOST })
+const base = `http://${host}:${config.PORT}`
 
 console.log(`
 fluent-rest-gateway demo is running (Fluent simulator at ${simulator.url}; token cache: ${app.redisState() === 'disabled' ? 'in-process (set REDIS_URL to use Redis)' : 'Redis'})

@@ -3,8 +3,7 @@ import { writeFile } from 'node:fs/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../app.js'
-import { loadEnv } from '../config/env.js'
-import { parseTenants } from '../config/tenants.js'
+import { buildConfig } from '../config/index.js'
 
 /** Where the committed document lives: the repo root, from src/cli or dist/cli alike. */
 export const OPENAPI_YAML_PATH = fileURLToPath(new URL('../../openapi.yaml', import.meta.url))
@@ -16,15 +15,17 @@ const HEADER = '# Generated from the route schemas by `npm run openapi`; do not 
  * Nothing in it is random, so two runs give the same document.
  */
 export async function buildDocumentedApp (): Promise<FastifyInstance> {
-  const env = loadEnv({ TENANTS_FILE: '(openapi: none)', LOG_LEVEL: 'silent' })
-  const tenants = parseTenants({
-    tenants: [{
-      id: 'openapi',
-      apiKeys: [`sha256:${'0'.repeat(64)}`],
-      fluent: { baseUrl: 'http://127.0.0.1:9', clientId: 'unused', clientSecret: 'unused', username: 'unused', password: 'unused' }
-    }]
-  }, {})
-  const app = await buildApp({ ...env, tenants })
+  const config = buildConfig({
+    env: { LOG_LEVEL: 'silent' },
+    tenants: {
+      tenants: [{
+        id: 'openapi',
+        apiKeys: [`sha256:${'0'.repeat(64)}`],
+        fluent: { baseUrl: 'http://127.0.0.1:9', clientId: 'unused', clientSecret: 'unused', username: 'unused', password: 'unused' }
+      }]
+    }
+  })
+  const app = await buildApp(config)
   await app.ready()
   return app
 }

@@ -4,9 +4,7 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, beforeEach } from 'vitest'
 import { buildApp, type BuildOptions } from '../../src/app.js'
-import type { Config } from '../../src/config/index.js'
-import { loadEnv } from '../../src/config/env.js'
-import { parseTenants } from '../../src/config/tenants.js'
+import { buildConfig, type Config } from '../../src/config/index.js'
 import { startSimulator } from '../../src/simulator/index.js'
 import type { Simulator, SimulatorAccount } from '../../src/simulator/types.js'
 import { apiKeyLine, newApiKey as newKey } from '../../scripts/lib/local.js'
@@ -57,15 +55,16 @@ export function tenantEntry (tenant: TestTenant, baseUrl: string): Record<string
 export function testConfig (baseUrl: string, tenants: TestTenant[], env: Record<string, string | undefined> = {}): Config {
   // Rate limiting and load shedding are off unless a test turns them on: on a busy 2-core CI machine the event loop
   // lags, and the limit would count every test's requests; their own tests set them explicitly.
-  const parsed = loadEnv({
-    TENANTS_FILE: '(in memory)',
-    LOG_LEVEL: 'info',
-    REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}:`,
-    RATE_LIMIT_MAX: '0',
-    MAX_EVENT_LOOP_DELAY_MS: '0',
-    ...env
+  return buildConfig({
+    env: {
+      LOG_LEVEL: 'info',
+      REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}:`,
+      RATE_LIMIT_MAX: '0',
+      MAX_EVENT_LOOP_DELAY_MS: '0',
+      ...env
+    },
+    tenants: { tenants: tenants.map((tenant) => tenantEntry(tenant, baseUrl)) }
   })
-  return { ...parsed, tenants: parseTenants({ tenants: tenants.map((tenant) => tenantEntry(tenant, baseUrl)) }) }
 }
 
 /** Collects every log line the app writes. */
