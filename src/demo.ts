@@ -2,14 +2,16 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { buildApp } from './app.js'
 import { buildConfig } from './config/index.js'
+import { startDemoRedis } from './demo-redis.js'
 import { DEFAULT_ACCOUNT, startSimulator } from './simulator/index.js'
 
 const simulator = await startSimulator({ port: Number(process.env.SIMULATOR_PORT ?? 0), accounts: [DEFAULT_ACCOUNT], demoData: true })
 const apiKey = `demo_${randomBytes(18).toString('base64url')}`
 
 // The demo's one tenant is made here, pointing at the simulator; the environment decides the rest (PORT, REDIS_URL, ...).
+const redis = process.env.REDIS_URL === undefined ? await startDemoRedis() : undefined
 const config = buildConfig({
-  env: { LOG_LEVEL: 'warn', ...process.env },
+  env: { LOG_LEVEL: 'warn', ...(redis === undefined ? {} : { REDIS_URL: redis.url }), ...process.env },
   tenants: {
     tenants: [{
       id: 'demo',
@@ -34,7 +36,7 @@ await app.listen({ port: config.PORT, host: config.HOST })
 const base = `http://${host}:${config.PORT}`
 
 console.log(`
-fluent-rest-gateway demo is running (Fluent simulator at ${simulator.url}; token cache: ${app.redisState() === 'disabled' ? 'in-process (set REDIS_URL to use Redis)' : 'Redis'})
+fluent-rest-gateway demo is running (Fluent simulator at ${simulator.url}; Redis: ${app.redisState() === 'disabled' ? 'none (install redis-server or set REDIS_URL: webhooks need it)' : redis === undefined ? config.REDIS_URL ?? 'configured' : `a private redis-server at ${redis.url}, gone when the demo stops`})
 
   API key:     ${apiKey}
   Swagger UI:  ${base}/docs   (click "Authorize" and paste the key under bearerAuth)
@@ -45,7 +47,7 @@ Try:
        -d '{"email":"jane.doe@example.com","firstName":"Jane","lastName":"Doe"}'
   curl -s '${base}/customers?email=jane.doe@example.com' -H 'Authorization: Bearer ${apiKey}'
   curl -s -X POST ${simulator.url}/_sim/webhooks/send -d '{"url":"${base}/webhooks/fluent/demo","event":{"name":"FULFILMENT_CREATED"}}'
-  curl -s '${base}/webhook-events' -H 'Authorization: Bearer ${apiKey}'   # needs REDIS_URL
+  curl -s '${base}/webhook-events' -H 'Authorization: Bearer ${apiKey}'
 
 The simulator signs webhooks with this key (the demo tenant's webhooks.publicKey):
 ${simulator.webhookPublicKey}
@@ -54,6 +56,6 @@ Stop with Ctrl-C.
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    Promise.all([app.close(), simulator.close()]).then(() => process.exit(0), () => process.exit(1))
+    Promise.all([app.close(), simulator.close()]).then(() => { redis?.stop(); process.exit(0) }, () => process.exit(1))
   })
 }
