@@ -15,11 +15,16 @@ import rateLimitPlugin from './plugins/rate-limit.js'
 import redisPlugin from './plugins/redis.js'
 import requestIdPlugin from './plugins/request-id.js'
 import validationPlugin from './plugins/validation.js'
+import availabilityRoutes from './routes/availability.js'
 import customerRoutes from './routes/customers.js'
+import fulfilmentRoutes from './routes/fulfilments.js'
 import graphqlRoutes from './routes/graphql.js'
 import healthRoutes from './routes/health.js'
+import locationRoutes from './routes/locations.js'
 import meRoutes from './routes/me.js'
+import orderRoutes from './routes/orders.js'
 import productRoutes from './routes/products.js'
+import stockRoutes from './routes/stock.js'
 
 export interface BuildOptions {
   /** Where logs go (tests capture them); stdout when not given. */
@@ -58,6 +63,11 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(meRoutes)
   await app.register(customerRoutes)
   await app.register(productRoutes)
+  await app.register(orderRoutes)
+  await app.register(fulfilmentRoutes)
+  await app.register(locationRoutes)
+  await app.register(stockRoutes)
+  await app.register(availabilityRoutes)
   await app.register(graphqlRoutes)
 
   return app
