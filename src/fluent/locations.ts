@@ -28,9 +28,12 @@ export interface FluentLocation {
   updatedOn?: string | null
 }
 
-// primaryAddress is the Address interface: a location's is a StoreAddress, so the fields are asked of that type.
+const ADDRESS_FIELDS = 'companyName name street street2 city state postcode region country latitude longitude timeZone'
+
+// primaryAddress is the Address interface: a location's is a StoreAddress, but each concrete type is asked for by name
+// so that an address of either kind comes back whole.
 const LOCATION_FIELDS = `id ref name type status createdOn updatedOn
-    primaryAddress { ... on StoreAddress { companyName name street street2 city state postcode region country latitude longitude timeZone } }`
+    primaryAddress { ... on StoreAddress { ${ADDRESS_FIELDS} } ... on CustomerAddress { ${ADDRESS_FIELDS} } }`
 
 export const LOCATION_BY_REF = `query LocationByRef($ref: String!) {
   location(ref: $ref) { ${LOCATION_FIELDS} }
