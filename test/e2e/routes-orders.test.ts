@@ -102,6 +102,14 @@ describe('/orders', () => {
       })
     })
 
+    it('passes another workflow type through, needing neither a delivery address nor a pickup location', async () => {
+      const answer = await create({ ref: 'B2B-1', type: 'B2B', customer: { id: '1' }, items: [{ ref: 'B2B-1-1', productRef: 'BOTTLE-1L', quantity: 5 }] })
+      expect(answer.status).toBe(201)
+      expect(answer.body).toMatchObject({ ref: 'B2B-1', type: 'B2B' })
+      expect(sent('CreateOrder')[0].input).toMatchObject({ type: 'B2B', fulfilmentChoice: { deliveryType: 'STANDARD' } })
+      expect(sent('CreateOrder')[0].input.fulfilmentChoice).not.toHaveProperty('deliveryAddress')
+    })
+
     it('uses the existing customer of a known email: one lookup, no create', async () => {
       const answer = await create(hdOrder('HD-2', { customer: { email: DEMO_SEED.customerUsername, firstName: 'Sam' } }))
 
@@ -137,7 +145,7 @@ describe('/orders', () => {
 
     it('makes one customer for concurrent orders of one new email: a create that meets the duplicate looks the winner up', async () => {
       // Every lookup answers before any create runs, so every request but one loses the race to create.
-      sim.faults.graphqlDelayMs = 30
+      sim.faults.graphqlDelayMs = 100
       const answers = await Promise.all(['R-1', 'R-2', 'R-3'].map(async (ref) =>
         await create(hdOrder(ref, { customer: { email: 'race@example.com', firstName: 'Race' } }))))
       sim.faults.graphqlDelayMs = 0
