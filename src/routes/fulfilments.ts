@@ -6,7 +6,7 @@ import type { FluentFulfilment } from '../fluent/fulfilments.js'
 import { PageQuerySchema, PageSchema, flattenConnection } from '../schemas/common.js'
 import { FulfilmentSchema, type Fulfilment } from '../schemas/fulfilment.js'
 import { problemResponses } from '../schemas/problem.js'
-import { CommaListSchema, LINK_HEADER, RefSchema, UpdatedSinceSchema, linkNext, splitList } from '../schemas/query.js'
+import { CommaListSchema, linkHeader, RefSchema, UpdatedSinceSchema, linkNext, splitList } from '../schemas/query.js'
 
 const FulfilmentParamsSchema = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Fluent fulfilment id', examples: ['1'] })
@@ -52,7 +52,7 @@ const fulfilmentRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Sends Fluent `fulfilments(fromLocation, status, updatedOn, first, after)`: what a location has to pick, pack or ship. Follow `nextCursor` (or the Link rel="next" header) for the next page.',
       querystring: FulfilmentQuerySchema,
       response: {
-        200: { ...PageSchema(Type.Ref(FulfilmentSchema), 'the fulfilments on this page'), description: 'A page of fulfilments', headers: LINK_HEADER('</fulfilments?locationRef=LOC-SYD-01&limit=20&cursor=Y3Vyc29yOjEwMjA%3D>; rel="next"') },
+        200: { ...PageSchema(Type.Ref(FulfilmentSchema), 'the fulfilments on this page'), description: 'A page of fulfilments', headers: linkHeader('</fulfilments?locationRef=LOC-SYD-01&limit=20&cursor=Y3Vyc29yOjEwMjA%3D>; rel="next"') },
         ...problemResponses(400, 401, 403, 422, 429, 502, 503, 504)
       }
     }

@@ -6,7 +6,7 @@ import type { FluentLocation } from '../fluent/locations.js'
 import { PageQuerySchema, PageSchema, flattenConnection } from '../schemas/common.js'
 import { LocationSchema, type Location } from '../schemas/location.js'
 import { problemResponses } from '../schemas/problem.js'
-import { LINK_HEADER, RefSchema, linkNext } from '../schemas/query.js'
+import { linkHeader, RefSchema, linkNext } from '../schemas/query.js'
 
 const LocationParamsSchema = Type.Object({ ref: RefSchema('location reference', 'LOC-SYD-01') })
 
@@ -51,7 +51,7 @@ const locationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Sends Fluent `locations(first, after)`. Follow `nextCursor` (or the Link rel="next" header) for the next page.',
       querystring: LocationQuerySchema,
       response: {
-        200: { ...PageSchema(Type.Ref(LocationSchema), 'the locations on this page'), description: 'A page of locations', headers: LINK_HEADER('</locations?limit=20&cursor=Y3Vyc29yOjEwMjA%3D>; rel="next"') },
+        200: { ...PageSchema(Type.Ref(LocationSchema), 'the locations on this page'), description: 'A page of locations', headers: linkHeader('</locations?limit=20&cursor=Y3Vyc29yOjEwMjA%3D>; rel="next"') },
         ...problemResponses(400, 401, 403, 422, 429, 502, 503, 504)
       }
     }

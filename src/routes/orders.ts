@@ -9,7 +9,7 @@ import type { FluentView } from '../fluent/view.js'
 import { AttributesSchema, PageQuerySchema, PageSchema, defined, flattenConnection } from '../schemas/common.js'
 import { OrderSchema, type Order } from '../schemas/order.js'
 import { problemResponses } from '../schemas/problem.js'
-import { CommaListSchema, LINK_HEADER, RefSchema, UpdatedSinceSchema, linkNext, splitList } from '../schemas/query.js'
+import { CommaListSchema, linkHeader, RefSchema, UpdatedSinceSchema, linkNext, splitList } from '../schemas/query.js'
 import { CreateCustomerBodySchema, toCreateCustomerInput } from './customers.js'
 
 const customerField = CreateCustomerBodySchema.properties
@@ -243,7 +243,7 @@ const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Sends Fluent `orders(status, type, updatedOn, first, after)`. Pages hold `limit` orders; follow `nextCursor` (or the Link rel="next" header) for the next.',
       querystring: OrderQuerySchema,
       response: {
-        200: { ...PageSchema(Type.Ref(OrderSchema), 'the orders on this page'), description: 'A page of orders', headers: LINK_HEADER('</orders?limit=20&cursor=Y3Vyc29yOjEwMjA%3D>; rel="next"') },
+        200: { ...PageSchema(Type.Ref(OrderSchema), 'the orders on this page'), description: 'A page of orders', headers: linkHeader('</orders?limit=20&cursor=Y3Vyc29yOjEwMjA%3D>; rel="next"') },
         ...problemResponses(400, 401, 403, 422, 429, 502, 503, 504)
       }
     }

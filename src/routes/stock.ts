@@ -6,7 +6,7 @@ import { ValidationFailedError } from '../errors.js'
 import type { FluentInventoryPosition } from '../fluent/inventory.js'
 import { NullableString, PageQuerySchema, PageSchema, flattenConnection } from '../schemas/common.js'
 import { problemResponses } from '../schemas/problem.js'
-import { CommaListSchema, LINK_HEADER, linkNext, splitList } from '../schemas/query.js'
+import { CommaListSchema, linkHeader, linkNext, splitList } from '../schemas/query.js'
 
 const StockPositionSchema = Type.Object({
   productRef: Type.String({ description: 'product reference', examples: ['MUG-BLUE'] }),
@@ -42,7 +42,7 @@ const stockRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'Follow `nextCursor` (or the Link rel="next" header) for the next page.',
       querystring: StockQuerySchema,
       response: {
-        200: { ...PageSchema(StockPositionSchema, 'the positions on this page'), description: 'A page of stock positions', headers: LINK_HEADER('</stock?locationRef=LOC-SYD-01&limit=20&cursor=Y3Vyc29yOjEwMjA%3D>; rel="next"') },
+        200: { ...PageSchema(StockPositionSchema, 'the positions on this page'), description: 'A page of stock positions', headers: linkHeader('</stock?locationRef=LOC-SYD-01&limit=20&cursor=Y3Vyc29yOjEwMjA%3D>; rel="next"') },
         ...problemResponses(400, 401, 403, 422, 429, 502, 503, 504)
       }
     }

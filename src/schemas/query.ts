@@ -33,9 +33,10 @@ export function RefSchema (description: string, example: string): TString {
   return Type.String({ minLength: 1, maxLength: 100, description, examples: [example] })
 }
 
-export const LINK_HEADER = (example: string): { link: { type: 'string', description: string, examples: string[] } } => ({
-  link: { type: 'string', description: 'the next page, when there is one', examples: [example] }
-})
+/** The Link header of a page response, documented with an example. */
+export function linkHeader (example: string): { link: { type: 'string', description: string, examples: string[] } } {
+  return { link: { type: 'string', description: 'the next page, when there is one', examples: [example] } }
+}
 
 /** Sets Link rel="next" to the same list with the next cursor, keeping the caller's other parameters. */
 export function linkNext (reply: FastifyReply, path: string, query: Record<string, string | number | undefined>, nextCursor: string | null): void {
