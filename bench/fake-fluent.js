@@ -54,6 +54,41 @@ const CREATE_CUSTOMER = json({
   }
 })
 
+// One HD order as the gateway selects it (two items, one fulfilment): createOrder and order(ref:) answer the same node.
+const ORDER_NODE = {
+  id: '1001',
+  ref: 'HD-10001',
+  type: 'HD',
+  status: 'CREATED',
+  totalPrice: 54,
+  retailer: { id: '1' },
+  customer: { id: '1' },
+  createdOn: '2026-01-01T00:00:00.000Z',
+  updatedOn: '2026-01-01T00:00:00.000Z',
+  items: {
+    edges: [
+      { node: { ref: 'HD-10001-1', quantity: 2, price: 12.5, status: 'CREATED', product: { ref: 'MUG-BLUE' } } },
+      { node: { ref: 'HD-10001-2', quantity: 1, price: 29, status: 'CREATED', product: { ref: 'TEE-WHITE-M' } } }
+    ]
+  },
+  fulfilments: { edges: [{ node: { id: '1001', ref: 'HD-10001-F1', status: 'CREATED', fromLocation: { ref: 'LOC-SYD-01' } } }] }
+}
+const CREATE_ORDER = json({ data: { createOrder: ORDER_NODE } })
+const ORDER_BY_REF = json({ data: { order: ORDER_NODE } })
+
+// A full default page (20) of inventory positions, with a next page.
+const INVENTORY_POSITIONS = json({
+  data: {
+    inventoryPositions: {
+      edges: Array.from({ length: 20 }, (_, index) => ({
+        cursor: Buffer.from(`cursor:${index + 1}`).toString('base64'),
+        node: { productRef: `SKU-${1000 + index}`, locationRef: 'LOC-SYD-01', onHand: 10 + index, status: 'ACTIVE', updatedOn: '2026-01-01T00:00:00.000Z' }
+      })),
+      pageInfo: { hasNextPage: true }
+    }
+  }
+})
+
 // Any other operation: a fixed body about the size of the Me answer, so passthrough and GET /me move similar bytes.
 const PASSTHROUGH = json({
   data: {
@@ -70,7 +105,7 @@ const PASSTHROUGH = json({
 
 const NOT_FOUND = json({ errors: [{ message: 'not found' }] })
 
-const counters = { token: 0, me: 0, createCustomer: 0, passthrough: 0, other: 0 }
+const counters = { token: 0, me: 0, createCustomer: 0, createOrder: 0, orderByRef: 0, inventoryPositions: 0, passthrough: 0, other: 0 }
 
 function answer (res, { body, headers }, status = 200) {
   res.writeHead(status, headers)
@@ -101,6 +136,15 @@ const server = createServer((req, res) => {
       } else if (text.includes('"operationName":"CreateCustomer"')) {
         counters.createCustomer++
         reply = CREATE_CUSTOMER
+      } else if (text.includes('"operationName":"CreateOrder"')) {
+        counters.createOrder++
+        reply = CREATE_ORDER
+      } else if (text.includes('"operationName":"OrderByRef"')) {
+        counters.orderByRef++
+        reply = ORDER_BY_REF
+      } else if (text.includes('"operationName":"InventoryPositions"')) {
+        counters.inventoryPositions++
+        reply = INVENTORY_POSITIONS
       } else {
         counters.passthrough++
         reply = PASSTHROUGH

@@ -21,7 +21,7 @@ const RATE_SECONDS = Math.min(SECONDS, 3)
 const WARMUP_SECONDS = numberFromEnv('BENCH_WARMUP_SECONDS', 2)
 const CONNECTIONS = numberFromEnv('BENCH_CONNECTIONS', 32)
 const PROFILE_SECONDS = numberFromEnv('BENCH_PROFILE_SECONDS', 8)
-/** Which gateway target scenario 4 profiles: C (GET /me, the default), D or E. */
+/** Which gateway target scenario 4 profiles: C (GET /me, the default), or another gateway target (D to H). */
 const PROFILE_TARGET = process.env.BENCH_PROFILE_TARGET ?? 'C'
 /** A hard bound on the whole bench: whatever hangs, it ends and its children die with it. */
 const WHOLE_BENCH_MS = 8 * 60_000
@@ -29,6 +29,21 @@ const WHOLE_BENCH_MS = 8 * 60_000
 /** A fixed-rate round counts only when the generator kept its schedule (paced) or reached the rate (autocannon). */
 const MAX_LAG_P99_MS = 5
 const MIN_RATE_SHARE = 0.95
+
+/** BENCH_TARGETS=F,G,H runs only those targets of scenario 1 (B, the floor, and C, which the targets read, always run). */
+const ONLY_TARGETS = process.env.BENCH_TARGETS === undefined ? undefined : new Set(process.env.BENCH_TARGETS.split(','))
+
+/**
+ * POST /orders as a storefront sends it: a known customer id, so one Fluent call (createOrder) per request. The bench
+ * tenant has no default catalogue, so the items name theirs.
+ */
+const ORDER_BODY = {
+  ref: 'HD-10001',
+  customer: { id: '1' },
+  items: [{ ref: 'HD-10001-1', productRef: 'MUG-BLUE', catalogueRef: 'PC:MASTER:1', quantity: 2, price: 12.5, currency: 'AUD' }, { ref: 'HD-10001-2', productRef: 'TEE-WHITE-M', catalogueRef: 'PC:MASTER:1', quantity: 1, price: 29, currency: 'AUD' }],
+  delivery: { address: { name: 'Jane Doe', street: '10 Harbour Road', city: 'Sydney', postcode: '2000', country: 'AU' } },
+  totalPrice: 54
+}
 
 const TARGETS = { rps: 0.85, addedP50Ms: 0.5, addedP99Ms: 2, redisPerRequest: 0, rssMb: 150 }
 
@@ -190,10 +205,13 @@ async function main () {
       { id: 'B', label: 'passthrough POST /graphql', pid: passthrough.pid, url: `${passthroughOrigin}/graphql`, method: 'POST', headers: { ...json, ...fluentAuth }, body: passthroughBody },
       { id: 'C', label: 'gateway GET /me', pid: gateway.pid, gateway: true, url: `${gateway.origin}/me`, method: 'GET', headers: callerAuth },
       { id: 'D', label: 'gateway POST /customers', pid: gateway.pid, gateway: true, url: `${gateway.origin}/customers`, method: 'POST', headers: { ...json, ...callerAuth }, body: JSON.stringify({ email: 'jane.doe@example.com', firstName: 'Jane' }) },
-      { id: 'E', label: 'gateway POST /graphql', pid: gateway.pid, gateway: true, url: `${gateway.origin}/graphql`, method: 'POST', headers: { ...json, ...callerAuth }, body: passthroughBody }
-    ]
+      { id: 'E', label: 'gateway POST /graphql', pid: gateway.pid, gateway: true, url: `${gateway.origin}/graphql`, method: 'POST', headers: { ...json, ...callerAuth }, body: passthroughBody },
+      { id: 'F', label: 'gateway GET /orders/{ref}', pid: gateway.pid, gateway: true, url: `${gateway.origin}/orders/HD-10001`, method: 'GET', headers: callerAuth },
+      { id: 'G', label: 'gateway GET /stock (20 a page)', pid: gateway.pid, gateway: true, url: `${gateway.origin}/stock?locationRef=LOC-SYD-01`, method: 'GET', headers: callerAuth },
+      { id: 'H', label: 'gateway POST /orders (customer id)', pid: gateway.pid, gateway: true, url: `${gateway.origin}/orders`, method: 'POST', headers: { ...json, ...callerAuth }, body: JSON.stringify(ORDER_BODY) }
+    ].filter((target) => ONLY_TARGETS === undefined || ONLY_TARGETS.has(target.id) || target.id === 'B' || target.id === 'C')
 
-    // Scenario 1: each target flat out, interleaved A B C D E per round, medians over rounds.
+    // Scenario 1: each target flat out, interleaved A B C D E F G H per round, medians over rounds.
     log(`warm-up: ${WARMUP_SECONDS} s per target`)
     for (const target of targets) {
       await load('closed', { url: target.url, method: target.method, headers: target.headers, body: target.body, connections: CONNECTIONS, durationSeconds: WARMUP_SECONDS })
@@ -314,7 +332,7 @@ async function main () {
     const profileDir = join(work, 'profile')
     const profiled = await startGateway({ cwd: ROOT, env: gatewayEnv, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] })
     const profiledTarget = targets.find((target) => target.id === PROFILE_TARGET && target.gateway)
-    if (profiledTarget === undefined) throw new Error(`BENCH_PROFILE_TARGET must be C, D or E, not ${PROFILE_TARGET}`)
+    if (profiledTarget === undefined) throw new Error(`BENCH_PROFILE_TARGET must name a gateway target that runs (C to H), not ${PROFILE_TARGET}`)
     const profileName = `gateway-${profiledTarget.id}.cpuprofile`
     log(`profiling gateway pid ${profiled.pid}: ${profiledTarget.label} for ${PROFILE_SECONDS} s`)
     const meTarget = {

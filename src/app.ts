@@ -20,11 +20,16 @@ import requestIdPlugin from './plugins/request-id.js'
 import upstreamFailuresPlugin from './plugins/upstream-failures.js'
 import validationPlugin from './plugins/validation.js'
 import webhooksPlugin, { type WebhooksPluginOptions } from './plugins/webhooks.js'
+import availabilityRoutes from './routes/availability.js'
 import customerRoutes from './routes/customers.js'
+import fulfilmentRoutes from './routes/fulfilments.js'
 import graphqlRoutes from './routes/graphql.js'
 import healthRoutes from './routes/health.js'
+import locationRoutes from './routes/locations.js'
 import meRoutes from './routes/me.js'
+import orderRoutes from './routes/orders.js'
 import productRoutes from './routes/products.js'
+import stockRoutes from './routes/stock.js'
 import webhookRoutes from './routes/webhooks.js'
 
 export interface BuildOptions {
@@ -75,6 +80,11 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(meRoutes)
   await app.register(customerRoutes)
   await app.register(productRoutes)
+  await app.register(orderRoutes)
+  await app.register(fulfilmentRoutes)
+  await app.register(locationRoutes)
+  await app.register(stockRoutes)
+  await app.register(availabilityRoutes)
   await app.register(graphqlRoutes)
   await app.register(webhookRoutes, { tenants: config.tenants })
 

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { buildApp } from './app.js'
 import { buildConfig } from './config/index.js'
 import { startDemoRedis } from './demo-redis.js'
-import { DEFAULT_ACCOUNT, startSimulator } from './simulator/index.js'
+import { DEFAULT_ACCOUNT, DEMO_SEED, startSimulator } from './simulator/index.js'
 
 const simulator = await startSimulator({ port: Number(process.env.SIMULATOR_PORT ?? 0), accounts: [DEFAULT_ACCOUNT], demoData: true })
 const apiKey = `demo_${randomBytes(18).toString('base64url')}`
@@ -46,6 +46,14 @@ Try:
   curl -s -X POST ${base}/customers -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' \\
        -d '{"email":"jane.doe@example.com","firstName":"Jane","lastName":"Doe"}'
   curl -s '${base}/customers?email=jane.doe@example.com' -H 'Authorization: Bearer ${apiKey}'
+  curl -s -X POST ${base}/orders -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' \\
+       -d '{"ref":"HD-10001","customer":{"email":"jane.doe@example.com","firstName":"Jane"},"items":[{"ref":"HD-10001-1","productRef":"MUG-BLUE","quantity":2}],"delivery":{"address":{"name":"Jane Doe","street":"10 Harbour Road","city":"Sydney","postcode":"2000","country":"AU"}}}'
+  curl -s ${base}/orders/${DEMO_SEED.orderRef} -H 'Authorization: Bearer ${apiKey}'
+  curl -s '${base}/orders?status=CREATED&limit=5' -H 'Authorization: Bearer ${apiKey}'
+  curl -s '${base}/fulfilments?locationRef=${DEMO_SEED.locations.sydney}' -H 'Authorization: Bearer ${apiKey}'
+  curl -s ${base}/locations/${DEMO_SEED.locations.sydney} -H 'Authorization: Bearer ${apiKey}'
+  curl -s '${base}/stock?locationRef=${DEMO_SEED.locations.sydney}' -H 'Authorization: Bearer ${apiKey}'
+  curl -s '${base}/availability?items=MUG-BLUE:2,CAP-BLACK&near=-33.8688,151.2093' -H 'Authorization: Bearer ${apiKey}'
   curl -s -X POST ${simulator.url}/_sim/webhooks/send -d '{"url":"${base}/webhooks/fluent/demo","event":{"name":"FULFILMENT_CREATED"}}'
   curl -s '${base}/webhook-events' -H 'Authorization: Bearer ${apiKey}'
 

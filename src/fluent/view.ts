@@ -2,7 +2,11 @@
 import type { Tenant } from '../config/tenants.js'
 import type { CallContext, FluentAnswer, FluentClient, GraphqlRequest, RestRequest } from './client.js'
 import { customers } from './customers.js'
+import { fulfilments } from './fulfilments.js'
+import { inventory } from './inventory.js'
+import { locations } from './locations.js'
 import { me } from './me.js'
+import { orders } from './orders.js'
 import { products } from './products.js'
 
 /** What a resource's operations send through: the client with this request's tenant and context bound. */
@@ -20,7 +24,15 @@ export interface Caller {
 type Operations = Record<string, (caller: Caller, ...args: never[]) => Promise<unknown>>
 
 /** Every resource a handler may use, by the name it has on `request.fluent`: one line per resource file. */
-const RESOURCES = { me, customers, products } satisfies Record<string, Operations>
+const RESOURCES = {
+  me,
+  customers,
+  products,
+  orders,
+  fulfilments,
+  locations,
+  inventory
+} satisfies Record<string, Operations>
 
 type Bound<O> = { [K in keyof O]: O[K] extends (caller: Caller, ...args: infer A) => infer R ? (...args: A) => R : never }
 

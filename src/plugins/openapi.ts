@@ -75,6 +75,10 @@ export default fp(async function openapiPlugin (app) {
         { name: 'account', description: 'The tenant\'s Fluent account' },
         { name: 'customers', description: 'Fluent customers' },
         { name: 'products', description: 'Fluent products' },
+        { name: 'orders', description: 'Fluent orders: create HD and CC orders, read them' },
+        { name: 'fulfilments', description: 'Fluent fulfilments, by location' },
+        { name: 'locations', description: 'Fluent locations' },
+        { name: 'stock', description: 'Stock on hand and where it is available' },
         { name: 'graphql', description: 'Your own GraphQL, passed through to Fluent' },
         { name: 'webhooks', description: 'Fluent\'s webhooks: received, stored in your outbox, read and acked (or pushed to you)' },
         { name: 'operations', description: 'Health, for operators' }

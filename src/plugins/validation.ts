@@ -3,6 +3,9 @@ import { Ajv, type Options as AjvOptions } from 'ajv'
 import formats from 'ajv-formats'
 import fp from 'fastify-plugin'
 import { CustomerSchema } from '../schemas/customer.js'
+import { FulfilmentSchema } from '../schemas/fulfilment.js'
+import { LocationSchema } from '../schemas/location.js'
+import { OrderSchema } from '../schemas/order.js'
 import { ProblemSchema } from '../schemas/problem.js'
 import { ProductSchema } from '../schemas/product.js'
 import { UserSchema } from '../schemas/user.js'
@@ -11,7 +14,7 @@ import { UserSchema } from '../schemas/user.js'
 const addFormats = formats as unknown as typeof formats.default
 
 /** Schemas routes refer to by $ref (and OpenAPI lists under components). */
-const SHARED_SCHEMAS = [ProblemSchema, UserSchema, CustomerSchema, ProductSchema]
+const SHARED_SCHEMAS = [ProblemSchema, UserSchema, CustomerSchema, ProductSchema, OrderSchema, FulfilmentSchema, LocationSchema]
 
 function ajv (coerceTypes: AjvOptions['coerceTypes']): Ajv {
   const instance = new Ajv({ allErrors: true, coerceTypes, useDefaults: true, removeAdditional: false, strict: false })

@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { startSimulator, type Simulator } from '../../src/simulator/index.js'
 import { ACCOUNT, startGateway, type TestGateway } from '../helpers/gateway.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -51,12 +52,15 @@ describe('Swagger UI at /docs', () => {
   let gw: TestGateway | undefined
   let browser: Browser | undefined
   let page: Page | undefined
+  let sim: Simulator | undefined
   /** Requests the page tried to send anywhere but the gateway: /docs must work offline. */
   const elsewhere: string[] = []
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) return
-    gw = await startGateway({ redisUrl: inject('redisUrl') })
+    // The demo seed, so that the order, stock and location examples find what they name.
+    sim = await startSimulator({ accounts: [ACCOUNT], demoData: true })
+    gw = await startGateway({ redisUrl: inject('redisUrl'), sim })
     const origin = gw.url
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -87,6 +91,7 @@ describe('Swagger UI at /docs', () => {
   afterAll(async () => {
     await browser?.close()
     await gw?.close()
+    await sim?.close()
   })
 
   it('runs GET /me with the key typed into Authorize and shows the Fluent user', async (context) => {
@@ -121,7 +126,15 @@ describe('Swagger UI at /docs', () => {
   it.for([
     { tag: 'products', operationId: 'createProduct', expected: '201' },
     { tag: 'graphql', operationId: 'runGraphql', expected: '200' },
-    { tag: 'customers', operationId: 'listCustomers', expected: '200' }
+    { tag: 'customers', operationId: 'listCustomers', expected: '200' },
+    { tag: 'orders', operationId: 'createOrder', expected: '201' },
+    { tag: 'orders', operationId: 'getOrder', expected: '200' },
+    { tag: 'orders', operationId: 'listOrders', expected: '200' },
+    { tag: 'fulfilments', operationId: 'listFulfilments', expected: '200' },
+    { tag: 'fulfilments', operationId: 'getFulfilment', expected: '200' },
+    { tag: 'locations', operationId: 'getLocation', expected: '200' },
+    { tag: 'stock', operationId: 'listStock', expected: '200' },
+    { tag: 'stock', operationId: 'getAvailability', expected: '200' }
   ])('runs the $operationId example exactly as offered and gets $expected', async ({ tag, operationId, expected }, context) => {
     context.skip(page === undefined, NO_CHROMIUM)
     const open = page as Page

@@ -5,15 +5,36 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Tenant } from '../../src/config/tenants.js'
 import { CREATE_CUSTOMER, CUSTOMER_BY_ID, CUSTOMERS } from '../../src/fluent/customers.js'
+import { FULFILMENT_BY_ID, FULFILMENTS } from '../../src/fluent/fulfilments.js'
+import { INVENTORY_POSITIONS, SEARCH_VIRTUAL_INVENTORY } from '../../src/fluent/inventory.js'
+import { LOCATION_BY_REF, LOCATIONS } from '../../src/fluent/locations.js'
 import { ME } from '../../src/fluent/me.js'
+import { CREATE_ORDER, ORDER_BY_REF, ORDERS } from '../../src/fluent/orders.js'
 import { fluentSchema } from '../../src/fluent/schema.js'
 import { CREATE_STANDARD_PRODUCT } from '../../src/fluent/products.js'
 import { toCreateCustomerInput } from '../../src/routes/customers.js'
+import { toCreateOrderInput } from '../../src/routes/orders.js'
 import { toCreateProductInput } from '../../src/routes/products.js'
 import { call } from '../helpers/call.js'
-import { startGateway, type TestGateway } from '../helpers/gateway.js'
+import { ACCOUNT, startGateway, type TestGateway } from '../helpers/gateway.js'
+import { startSimulator, type Simulator } from '../../src/simulator/index.js'
 
-const DOCUMENTS = { CREATE_CUSTOMER, CUSTOMER_BY_ID, CUSTOMERS, ME, CREATE_STANDARD_PRODUCT }
+const DOCUMENTS = {
+  CREATE_CUSTOMER,
+  CUSTOMER_BY_ID,
+  CUSTOMERS,
+  ME,
+  CREATE_STANDARD_PRODUCT,
+  CREATE_ORDER,
+  ORDER_BY_REF,
+  ORDERS,
+  FULFILMENT_BY_ID,
+  FULFILMENTS,
+  LOCATION_BY_REF,
+  LOCATIONS,
+  INVENTORY_POSITIONS,
+  SEARCH_VIRTUAL_INVENTORY
+}
 
 const tenant: Tenant = {
   id: 'acme',
@@ -82,6 +103,32 @@ describe('GraphQL documents against Fluent\'s real schema', () => {
     }
   })
 
+  it('accepts the variables the order mapper builds, HD and CC, smallest to fullest', () => {
+    const item = { ref: 'I-1', productRef: 'P', quantity: 1 }
+    const address = { name: 'N', street: 'S', city: 'C', postcode: '2000', country: 'AU' }
+    const inputs = [
+      toCreateOrderInput({ ref: 'HD-1', customer: { id: '1' }, items: [item], delivery: { address } }, tenant),
+      toCreateOrderInput({
+        ref: 'HD-2',
+        type: 'HD',
+        retailerId: '2',
+        customer: { email: 'a@example.com', firstName: 'A' },
+        items: [{ ...item, price: 1, paidPrice: 0.5, currency: 'AUD', catalogueRef: 'PC:OTHER', attributes: [{ name: 'gift', type: 'BOOLEAN', value: true }] }],
+        delivery: {
+          type: 'EXPRESS',
+          instructions: 'Leave at the door',
+          address: { ...address, state: 'NSW', street2: 'Unit 4', companyName: 'Acme', region: 'R', email: 'a@example.com', timeZone: 'Australia/Sydney', latitude: -33.8, longitude: 151.2 }
+        },
+        totalPrice: 1,
+        attributes: [{ name: 'channel', type: 'STRING', value: 'web' }]
+      }, tenant),
+      toCreateOrderInput({ ref: 'CC-1', type: 'CC', customer: { id: '1' }, items: [item], pickupLocationRef: 'LOC-1' }, tenant)
+    ]
+    for (const input of inputs) {
+      expect(variableErrors(schema, CREATE_ORDER, { input: { ...input, customer: { id: '1' } } })).toEqual([])
+    }
+  })
+
   it('would catch a mapper that sends a field Fluent does not know, or leaves a required one out', () => {
     const input = toCreateCustomerInput({ email: 'a@example.com', firstName: 'A' }, tenant)
 
@@ -93,8 +140,17 @@ describe('GraphQL documents against Fluent\'s real schema', () => {
   describe('what the routes actually sent to the simulator', () => {
     let gw: TestGateway
 
-    beforeAll(async () => { gw = await startGateway({ redisUrl: inject('redisUrl') }) })
-    afterAll(async () => { await gw.close() })
+    let sim: Simulator
+
+    // The demo seed has the locations an order is fulfilled from.
+    beforeAll(async () => {
+      sim = await startSimulator({ accounts: [ACCOUNT], demoData: true })
+      gw = await startGateway({ redisUrl: inject('redisUrl'), sim })
+    })
+    afterAll(async () => {
+      await gw.close()
+      await sim.close()
+    })
 
     it('validates, query and variables, for every route', async () => {
       const send = async (method: string, path: string, body?: unknown): Promise<number> => (await call(gw, path, { method, body })).status
@@ -105,6 +161,16 @@ describe('GraphQL documents against Fluent\'s real schema', () => {
       expect(await send('GET', `/customers?email=w%40example.com&limit=5&cursor=${encodeURIComponent(nextCursor)}`)).toBe(200)
       expect(await send('GET', '/customers/1001')).toBe(200)
       expect(await send('POST', '/products', { ref: 'P', name: 'N', gtin: 'G', price: { value: 1, currency: 'AUD' }, categories: ['C'] })).toBe(201)
+      const address = { name: 'N', street: 'S', city: 'C', postcode: '2000', country: 'AU' }
+      expect(await send('POST', '/orders', { ref: 'O-1', customer: { email: 'o@example.com', firstName: 'O' }, items: [{ ref: 'O-1-1', productRef: 'P', quantity: 1 }], delivery: { address } })).toBe(201)
+      expect(await send('GET', '/orders/O-1')).toBe(200)
+      expect(await send('GET', '/orders?status=CREATED&type=HD&updatedSince=2026-01-01T00:00:00Z&limit=1')).toBe(200)
+      expect(await send('GET', '/fulfilments?locationRef=L&status=CREATED&updatedSince=2026-01-01T00:00:00Z')).toBe(200)
+      expect(await send('GET', '/fulfilments/1001')).toBe(200)
+      expect(await send('GET', '/locations?limit=5')).toBe(200)
+      expect(await send('GET', '/locations/L')).toBe(404)
+      expect(await send('GET', '/stock?productRef=P&locationRef=L')).toBe(200)
+      expect(await send('GET', '/availability?items=P:2&near=-33.8,151.2')).toBe(200)
 
       const operations = new Set<string>()
       for (const request of gw.sim.requests) {
@@ -112,7 +178,10 @@ describe('GraphQL documents against Fluent\'s real schema', () => {
         expect(validate(schema, parse(request.query)).map((error) => error.message)).toEqual([])
         expect(variableErrors(schema, request.query, (request.variables ?? {}) as Record<string, unknown>)).toEqual([])
       }
-      expect([...operations].sort()).toEqual(['CreateCustomer', 'CreateStandardProduct', 'CustomerById', 'Customers', 'Me'])
+      expect([...operations].sort()).toEqual([
+        'CreateCustomer', 'CreateOrder', 'CreateStandardProduct', 'CustomerById', 'Customers', 'FulfilmentById', 'Fulfilments',
+        'InventoryPositions', 'LocationByRef', 'Locations', 'Me', 'OrderByRef', 'Orders', 'SearchVirtualInventory'
+      ])
     })
   })
 })
