@@ -7,6 +7,7 @@ import accessLogPlugin from './plugins/access-log.js'
 import authPlugin from './plugins/auth.js'
 import errorsPlugin from './plugins/errors.js'
 import fluentPlugin from './plugins/fluent.js'
+import idempotencyPlugin from './plugins/idempotency.js'
 import lifecyclePlugin from './plugins/lifecycle.js'
 import metricsPlugin from './plugins/metrics.js'
 import openapiPlugin from './plugins/openapi.js'
@@ -52,6 +53,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(authPlugin, { tenants: config.tenants })
   await app.register(rateLimitPlugin, { config })
   await app.register(fluentPlugin, { config, observer: app.metrics.fluentObserver })
+  // Before openapi and the routes: its onRoute hook documents and wires each route that opts in.
+  await app.register(idempotencyPlugin, { config })
   await app.register(openapiPlugin)
 
   await app.register(healthRoutes)
