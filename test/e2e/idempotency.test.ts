@@ -120,6 +120,29 @@ describe('Idempotency-Key while Redis is down', () => {
   })
 })
 
+describe('Idempotency-Key after a timeout', () => {
+  it('answers a retry after a 504 with the product the timed-out attempt created', async () => {
+    const gw = await startGateway({ redisUrl: inject('redisUrl'), env: { FLUENT_TIMEOUT_MS: '400' } })
+    try {
+      const key = randomUUID()
+      const body = { ref: `SKU-T-${key}`, name: 'Slow', gtin: '504' }
+      gw.sim.faults.graphqlDelayMs = 700
+      const first = await call(gw, '/products', { body, headers: { 'idempotency-key': key } })
+      expectProblem(first, 504, 'UPSTREAM_TIMEOUT')
+      // The simulator still commits the create once its delay is over, as Fluent would.
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      gw.sim.faults.graphqlDelayMs = 0
+      const retry = await call(gw, '/products', { body, headers: { 'idempotency-key': key } })
+      expect(retry.status).toBe(201)
+      expect(retry.body).toMatchObject({ ref: body.ref, name: 'Slow', gtin: '504' })
+      expect(retry.headers.get('idempotent-replayed')).toBeNull()
+      expect(gw.sim.requests.filter((request) => request.operationName === 'StandardProduct')).toHaveLength(1)
+    } finally {
+      await gw.close()
+    }
+  })
+})
+
 describe('routes opting in', () => {
   it('refuses a required route without a key, and lets a streamed route give its own fingerprint', async () => {
     const sim = await startSimulator({ accounts: [ACCOUNT] })
