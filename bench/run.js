@@ -323,6 +323,38 @@ async function main () {
     }
     await sleep(200)
     monitor.disconnect()
+
+    // Scenario 3c: what an Idempotency-Key costs in Redis, from MONITOR over sequential POST /customers: without a key,
+    // a fresh key each time, and one key replayed (the first of those creates, the rest replay).
+    const customerBody = JSON.stringify({ email: 'jane.doe@example.com', firstName: 'Jane' })
+    const idemRuns = []
+    for (const [label, keyOf] of [['no key', () => undefined], ['fresh key each', (i) => `bench-fresh-${process.pid}-${i}`], ['same key (replays)', () => `bench-same-${process.pid}`]]) {
+      const watch = await redisClient.duplicate().monitor()
+      const seen = { sent: 0, inScripts: 0, idemSent: 0, byName: {} }
+      watch.on('monitor', (_time, args, source) => {
+        const viaScript = source === 'lua'
+        const name = `${String(args[0]).toLowerCase()}${viaScript ? ' (in script)' : ''}`
+        seen.byName[name] = (seen.byName[name] ?? 0) + 1
+        if (viaScript) seen.inScripts++
+        else seen.sent++
+        if (!viaScript && keyFamily(args, prefix) === `${prefix}idem`) seen.idemSent++
+      })
+      let ok = 0
+      for (let i = 0; i < SAMPLE; i++) {
+        const key = keyOf(i)
+        const response = await fetch(`${gateway.origin}/customers`, {
+          method: 'POST',
+          headers: { ...json, ...callerAuth, ...(key === undefined ? {} : { 'idempotency-key': key }) },
+          body: customerBody,
+          signal: AbortSignal.timeout(5_000)
+        })
+        await response.arrayBuffer()
+        if (response.status === 201) ok++
+      }
+      await sleep(200)
+      watch.disconnect()
+      idemRuns.push({ label, requests: SAMPLE, ok, ...seen })
+    }
     const fakeStats = await (await fetch(`${fakeOrigin}/__stats`)).json()
 
     await stop(gateway.child)
@@ -389,6 +421,12 @@ async function main () {
     const s3b = table(['key family (MONITOR, 200 GET /me)', 'kind', 'round trips/request', 'in scripts/request', 'by command'],
       familyRows.length === 0 ? [['(none)', '-', '0.000', '0.000', '-']] : familyRows)
 
+    const s3c = table(['POST /customers, 200 sequential (MONITOR)', '201s', 'round trips/request', 'of them idem/request', 'in scripts/request', 'by command (per request)'],
+      idemRuns.map((run) => [run.label, run.ok, fixed(run.sent / run.requests, 3), fixed(run.idemSent / run.requests, 3), fixed(run.inScripts / run.requests, 3),
+        Object.entries(run.byName).sort().map(([name, n]) => `${name} ${fixed(n / run.requests, 3)}`).join(', ') || '-']))
+    const fresh = idemRuns.find((run) => run.label === 'fresh key each')
+    const replays = idemRuns.find((run) => run.label === 'same key (replays)')
+
     const me = scenario1.find((row) => row.id === 'C')
     const paced = scenario2.find((row) => row.mode === 'paced')
     const quarter = scenario2.find((row) => row.mode === 'quarter')
@@ -407,6 +445,8 @@ async function main () {
       `Redis commands per request for token work, warm token: ${fixed(tokenPerRequest, 3)} (target 0): ${verdict(tokenPerRequest === 0)}; ` +
         `rate limit: ${fixed(familyRows.filter((row) => row[1] === 'rate limit').reduce((sum, row) => sum + Number(row[2]), 0), 3)} round trip(s) ` +
         `running ${fixed(perKind('rate limit'), 3)} command(s)`,
+      `Idempotency-Key, Redis round trips for its records per request: fresh key ${fixed(fresh.idemSent / fresh.requests, 3)} (lock, then the answer stored), ` +
+        `replay ${fixed(replays.idemSent / replays.requests, 3)} (target: at most 1 extra): fresh ${verdict(fresh.idemSent / fresh.requests <= 1)}, replay ${verdict(replays.idemSent / replays.requests <= 1)}`,
       `gateway max RSS flat out (up to ${fixed(busiest, 0)} req/s): ${fixed(maxRss, 0)} MB (target < ${TARGETS.rssMb}): ${verdict(maxRss < TARGETS.rssMb)}; ` +
         `idle after boot: ${fixed(idleRss.gateway, 0)} MB (passthrough idle ${fixed(idleRss.passthrough, 0)} MB)`
     ]
@@ -421,17 +461,17 @@ async function main () {
       header, '',
       'Scenario 1: flat out (medians over rounds; ratios are medians of per-round ratios to B)', s1.text, '',
       'Scenario 2: fixed rates (added = gateway minus passthrough, median of per-round differences over valid rounds)', s2.text, '',
-      'Scenario 3: Redis commands per request', s3.text, '', s3b.text, '',
+      'Scenario 3: Redis commands per request', s3.text, '', s3b.text, '', s3c.text, '',
       `Scenario 4: CPU profile of the gateway under ${profiledTarget.label}`, formatSummary(profileSummary, 20), '',
       'Targets', ...targetLines.map((line) => `  ${line}`), '',
       'Notes', ...notes.map((line) => `  ${line}`)
     ].join('\n')
     console.log(report)
     const markdown = [`${header}`, '', '#### Scenario 1: flat out', '', s1.markdown, '', '#### Scenario 2: fixed rate', '', s2.markdown, '',
-      '#### Scenario 3: Redis commands per request', '', s3.markdown, '', s3b.markdown, '',
+      '#### Scenario 3: Redis commands per request', '', s3.markdown, '', s3b.markdown, '', s3c.markdown, '',
       '#### Targets', '', ...targetLines.map((line) => `- ${line}`), '', ...notes.map((line) => `- ${line}`), ''].join('\n')
     writeFileSync(join(OUT, 'results.md'), markdown)
-    writeFileSync(join(OUT, 'results.json'), JSON.stringify({ date, cores, node: process.version, rate, idleRss, scenario1, scenario2, commands: Object.fromEntries(commands), families, fakeStats, runs: Object.fromEntries(runs), fixedRuns, profileTop: profileSummary.functions.slice(0, 40), profileModules: profileSummary.modules }, null, 2))
+    writeFileSync(join(OUT, 'results.json'), JSON.stringify({ date, cores, node: process.version, rate, idleRss, scenario1, scenario2, commands: Object.fromEntries(commands), families, idemRuns, fakeStats, runs: Object.fromEntries(runs), fixedRuns, profileTop: profileSummary.functions.slice(0, 40), profileModules: profileSummary.modules }, null, 2))
     writeFileSync(join(OUT, 'profile.txt'), formatSummary(profileSummary, 40) + '\n')
     log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench/out/`)
   } finally {

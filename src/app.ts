@@ -10,6 +10,7 @@ import bodyParserPlugin from './plugins/body-parser.js'
 import clientErrorsPlugin, { clientErrorOptions } from './plugins/client-errors.js'
 import errorsPlugin from './plugins/errors.js'
 import fluentPlugin from './plugins/fluent.js'
+import idempotencyPlugin from './plugins/idempotency.js'
 import lifecyclePlugin from './plugins/lifecycle.js'
 import metricsPlugin from './plugins/metrics.js'
 import openapiPlugin from './plugins/openapi.js'
@@ -74,6 +75,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(rateLimitPlugin, { config })
   await app.register(fluentPlugin, { config, observer: app.metrics.fluentObserver })
   await app.register(webhooksPlugin, { config, forwarding: options.webhookForwarding })
+  // Before openapi and the routes: its onRoute hook documents and wires each route that opts in.
+  await app.register(idempotencyPlugin, { config })
   await app.register(openapiPlugin)
 
   await app.register(healthRoutes)

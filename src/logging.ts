@@ -6,8 +6,8 @@ import type { Config } from './config/index.js'
 
 /** Pino paths that can hold a secret; explicit paths (no wildcards) keep redaction cheap on the hot path. */
 export const REDACT_PATHS = [
-  'req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie',
-  'headers.authorization', 'headers["x-api-key"]', 'password', 'clientSecret', 'client_secret',
+  'req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.headers["idempotency-key"]',
+  'headers.authorization', 'headers["x-api-key"]', 'headers["idempotency-key"]', 'password', 'clientSecret', 'client_secret',
   'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'apiKey', 'tenant.fluent', 'tenant.webhooks'
 ]
 

@@ -56,6 +56,12 @@ export const CUSTOMERS = `query Customers($primaryEmail: [String], $first: Int, 
   }
 }`
 
+export const CUSTOMER_BY_USERNAME = `query CustomerByUsername($username: [String]) {
+  customers(username: $username, first: 1) {
+    edges { node { ${CUSTOMER_FIELDS} } }
+  }
+}`
+
 export interface CustomerSearch {
   email?: string | undefined
   first: number
@@ -75,6 +81,14 @@ export const customers = {
       query: CUSTOMER_BY_ID, variables: { id }, operationName: 'CustomerById', kind: 'query'
     })
     return data.customerById
+  },
+
+  /** The customer with this username (unique in Fluent), or null. */
+  async byUsername (fluent: Caller, username: string): Promise<FluentCustomer | null> {
+    const data = await fluent.data<{ customers: { edges: Array<{ node: FluentCustomer }> } | null }>({
+      query: CUSTOMER_BY_USERNAME, variables: { username: [username] }, operationName: 'CustomerByUsername', kind: 'query'
+    })
+    return data.customers?.edges[0]?.node ?? null
   },
 
   async find (fluent: Caller, search: CustomerSearch): Promise<Connection<FluentCustomer> | null> {

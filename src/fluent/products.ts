@@ -36,10 +36,18 @@ export interface CreateStandardProductInput {
   categories?: Array<{ ref: string, catalogue: { ref: string } }>
 }
 
+const PRODUCT_FIELDS = `id ref type status gtin name summary prices { type currency value } attributes { name type value }
+    catalogue { ref } createdOn updatedOn`
+
 export const CREATE_STANDARD_PRODUCT = `mutation CreateStandardProduct($input: CreateStandardProductInput) {
   createStandardProduct(input: $input) {
-    id ref type status gtin name summary prices { type currency value } attributes { name type value }
-    catalogue { ref } createdOn updatedOn
+    ${PRODUCT_FIELDS}
+  }
+}`
+
+export const STANDARD_PRODUCT = `query StandardProduct($ref: String!, $catalogueRef: String!) {
+  standardProduct(ref: $ref, catalogue: { ref: $catalogueRef }) {
+    ${PRODUCT_FIELDS}
   }
 }`
 
@@ -49,5 +57,13 @@ export const products = {
       query: CREATE_STANDARD_PRODUCT, variables: { input }, operationName: 'CreateStandardProduct', kind: 'mutation'
     })
     return data.createStandardProduct
+  },
+
+  /** The standard product with this ref in this catalogue, or null. */
+  async byRef (fluent: Caller, ref: string, catalogueRef: string): Promise<FluentProduct | null> {
+    const data = await fluent.data<{ standardProduct: FluentProduct | null }>({
+      query: STANDARD_PRODUCT, variables: { ref, catalogueRef }, operationName: 'StandardProduct', kind: 'query'
+    })
+    return data.standardProduct
   }
 }

@@ -1,6 +1,7 @@
 // The shared (L2) token cache in Redis: tokens, optionally encrypted; the refresh lock; remembered credential failures.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { Redis, Cluster } from 'ioredis'
+import { seal, unseal } from '../redis/sealed.js'
 
 /** A token as cached: when it expires and, when Fluent gave one, its single-use refresh token. */
 export interface CachedToken {
@@ -125,29 +126,14 @@ export class RedisTokenStore {
   }
 
   #encode (key: string, token: CachedToken): string {
-    const json = JSON.stringify(token)
-    if (this.#key === undefined) return json
-    const iv = randomBytes(12)
-    const cipher = createCipheriv('aes-256-gcm', this.#key, iv)
-    cipher.setAAD(Buffer.from(key))
-    const sealed = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()])
-    return `v1:${Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64')}`
+    return seal(this.#key, key, JSON.stringify(token))
   }
 
   /** A value that does not decrypt (other key, copied from another tenant, tampered) or parse is a miss. */
   #decode (key: string, value: string): CachedToken | undefined {
+    const json = unseal(this.#key, key, value)
+    if (json === undefined) return undefined
     try {
-      let json = value
-      if (this.#key !== undefined) {
-        if (!value.startsWith('v1:')) return undefined
-        const raw = Buffer.from(value.slice(3), 'base64')
-        const decipher = createDecipheriv('aes-256-gcm', this.#key, raw.subarray(0, 12))
-        decipher.setAAD(Buffer.from(key))
-        decipher.setAuthTag(raw.subarray(12, 28))
-        json = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8')
-      } else if (value.startsWith('v1:')) {
-        return undefined
-      }
       const token = JSON.parse(json) as CachedToken
       return typeof token.accessToken === 'string' && typeof token.expiresAt === 'number' && typeof token.renewAt === 'number' ? token : undefined
     } catch {

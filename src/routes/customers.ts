@@ -1,10 +1,12 @@
 // /customers: create a customer, find customers by email (paged), read one by id.
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import type { Tenant } from '../config/tenants.js'
 import { NotFoundError, UpstreamUnavailableError, ValidationFailedError } from '../errors.js'
 import type { CreateCustomerInput, FluentCustomer } from '../fluent/customers.js'
 import { AttributesSchema, PageQuerySchema, PageSchema, defined, flattenConnection } from '../schemas/common.js'
+import type { Recovered } from '../plugins/idempotency.js'
 import { problemResponses } from '../schemas/problem.js'
 import { CustomerSchema, type Customer } from '../schemas/customer.js'
 
@@ -84,8 +86,25 @@ export function toCustomer (customer: FluentCustomer): Customer {
   }
 }
 
+/** The answer of a create: 201, the customer's address in Location. */
+function createdAnswer (customer: FluentCustomer): { status: 201, headers: { location: string }, body: Customer } {
+  return { status: 201, headers: { location: `/customers/${encodeURIComponent(customer.id)}` }, body: toCustomer(customer) }
+}
+
+/**
+ * After an ambiguous first attempt met Fluent's duplicate: the customer with the username that attempt sent, as its
+ * 201 would have been; none (or one with another email, so not that attempt's) leaves the 409.
+ */
+async function recoverCustomer (request: FastifyRequest): Promise<Recovered | undefined> {
+  const body = request.body as CreateCustomerBody
+  const found = await request.fluent.customers.byUsername(body.username ?? body.email)
+  if (found === null || found.primaryEmail?.toLowerCase() !== body.email.toLowerCase()) return undefined
+  return createdAnswer(found)
+}
+
 const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/customers', {
+    config: { idempotency: { recover: recoverCustomer } },
     schema: {
       tags: ['customers'],
       operationId: 'createCustomer',
@@ -104,7 +123,8 @@ const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const created = await request.fluent.customers.create(toCreateCustomerInput(request.body, request.tenant))
     if (created === null) throw new UpstreamUnavailableError('Fluent created no customer and gave no reason')
-    return await reply.code(201).header('location', `/customers/${encodeURIComponent(created.id)}`).send(toCustomer(created))
+    const answer = createdAnswer(created)
+    return await reply.code(201).header('location', answer.headers.location).send(answer.body)
   })
 
   app.get('/customers', {

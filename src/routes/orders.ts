@@ -1,11 +1,13 @@
 // /orders: create an HD or CC order (finding or creating its customer by email), read one by ref, list them (paged).
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import type { Tenant } from '../config/tenants.js'
 import { ConflictError, NotFoundError, UpstreamUnavailableError, ValidationFailedError, withExtras } from '../errors.js'
 import type { CreateCustomerInput } from '../fluent/customers.js'
 import type { CreateOrderInput, FluentOrder } from '../fluent/orders.js'
 import type { FluentView } from '../fluent/view.js'
+import type { Recovered } from '../plugins/idempotency.js'
 import { AttributesSchema, PageQuerySchema, PageSchema, defined, flattenConnection } from '../schemas/common.js'
 import { OrderSchema, type Order } from '../schemas/order.js'
 import { problemResponses } from '../schemas/problem.js'
@@ -139,6 +141,22 @@ export function toCreateOrderInput (body: CreateOrderBody, tenant: Tenant): Omit
   }
 }
 
+/**
+ * After an ambiguous first attempt (a 502/504 once the create may have reached Fluent), a retry that meets the
+ * duplicate ref answers with the order that exists, as the first attempt's 201 would have: when it is that order
+ * (same type and items), never someone else's.
+ */
+async function recoverOrder (request: FastifyRequest): Promise<Recovered | undefined> {
+  const body = request.body as CreateOrderBody
+  const found = await request.fluent.orders.byRef(body.ref)
+  if (found === null) return undefined
+  const order = toOrder(found)
+  const sameItems = order.items.length === body.items.length &&
+    body.items.every((item) => order.items.some((existing) => existing.ref === item.ref && existing.productRef === item.productRef && existing.quantity === item.quantity))
+  if (order.type !== (body.type ?? 'HD') || !sameItems) return undefined
+  return { status: 201, headers: { location: `/orders/${encodeURIComponent(order.ref ?? body.ref)}` }, body: order }
+}
+
 export function toOrder (order: FluentOrder): Order {
   return {
     id: order.id,
@@ -187,6 +205,7 @@ async function customerIdFor (fluent: FluentView, who: { id: string } | { email:
 
 const orderRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/orders', {
+    config: { idempotency: { recover: recoverOrder } },
     schema: {
       tags: ['orders'],
       operationId: 'createOrder',

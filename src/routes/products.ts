@@ -1,10 +1,12 @@
 // POST /products: create a standard product in the tenant's (or the given) catalogue.
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import type { Tenant } from '../config/tenants.js'
 import { UpstreamUnavailableError, ValidationFailedError } from '../errors.js'
 import type { CreateStandardProductInput, FluentProduct } from '../fluent/products.js'
 import { AttributesSchema, defined } from '../schemas/common.js'
+import type { Recovered } from '../plugins/idempotency.js'
 import { problemResponses } from '../schemas/problem.js'
 import { ProductSchema, type Product } from '../schemas/product.js'
 
@@ -77,8 +79,21 @@ export function toProduct (product: FluentProduct): Product {
   }
 }
 
+/**
+ * After an ambiguous first attempt met Fluent's duplicate: the product with that ref in that catalogue, as the first
+ * attempt's 201 would have been; none (or one with another name or GTIN, so not that attempt's) leaves the 409.
+ */
+async function recoverProduct (request: FastifyRequest): Promise<Recovered | undefined> {
+  const body = request.body as CreateProductBody
+  const input = toCreateProductInput(body, request.tenant)
+  const found = await request.fluent.products.byRef(input.ref, input.catalogue.ref)
+  if (found === null || found.gtin !== body.gtin || found.name !== body.name) return undefined
+  return { status: 201, body: toProduct(found) }
+}
+
 const productRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/products', {
+    config: { idempotency: { recover: recoverProduct } },
     schema: {
       tags: ['products'],
       operationId: 'createProduct',

@@ -6,6 +6,7 @@ import { SimulatorStore } from './store.js'
 import { CREDENTIAL_PARAMS, TokenRegistry } from './tokens.js'
 import { readGraphqlBody, runGraphql } from './graphql.js'
 import { removedFieldsProblem, servedSchema } from './schema.js'
+import { commitThenFailProblem, failAfterCommit, takeCommitThenFail } from './commit-then-fail.js'
 import { createWebhookSender } from './webhooks.js'
 import type {
   Counters, Faults, GraphqlFailure, GraphqlRecord, IssuedTokenRecord, Simulator, SimulatorAccount, SimulatorOptions, TokenRecord
@@ -73,7 +74,8 @@ function defaultFaults (tokenTtlSeconds: number): Faults {
     tokenTtlSeconds,
     issueRefreshToken: false,
     graphqlFailures: [],
-    removedFields: []
+    removedFields: [],
+    commitThenFail: null
   }
 }
 
@@ -119,6 +121,11 @@ export function faultsPatchProblem (patch: unknown): string | null {
           const problem = faultFailureProblem(failure, index)
           if (problem !== null) return problem
         }
+        break
+      }
+      case 'commitThenFail': {
+        const problem = commitThenFailProblem(value)
+        if (problem !== null) return problem
         break
       }
       case 'removedFields': {
@@ -283,7 +290,13 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
       answer(400, { errors: [{ message: request }] })
       return
     }
+    const lost = takeCommitThenFail(faults, request.query, request.operationName)
     const result = await runGraphql(servedSchema(faults.removedFields), request, store, check.account)
+    if (lost !== undefined) {
+      record.status = lost.mode === 'drop' ? 0 : 502
+      failAfterCommit(res, lost)
+      return
+    }
     answer(result.status, result.body)
   }
 

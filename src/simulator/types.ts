@@ -32,6 +32,13 @@ export interface GraphqlFailure {
   times?: number
 }
 
+/** Commit the next mutation(s), then lose the answer: the connection dropped, or a 502. */
+export interface CommitThenFail {
+  mode: 'drop' | '502'
+  /** How many mutations it applies to; default 1. */
+  times?: number
+}
+
 export interface Faults {
   tokenDelayMs: number
   graphqlDelayMs: number
@@ -47,6 +54,8 @@ export interface Faults {
   graphqlFailures: GraphqlFailure[]
   /** `Type.field` names left out of the served schema: documents using them fail validation and introspection omits them. */
   removedFields: string[]
+  /** The next mutations are executed and then their answer is lost (null: off). */
+  commitThenFail: CommitThenFail | null
 }
 
 export interface Counters {

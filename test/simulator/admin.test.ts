@@ -27,7 +27,8 @@ describe('simulator admin routes', () => {
         tokenTtlSeconds: 3600,
         issueRefreshToken: false,
         graphqlFailures: [],
-        removedFields: []
+        removedFields: [],
+        commitThenFail: null
       }
     })
   })
