@@ -14,8 +14,10 @@ import protectionPlugin from './plugins/protection.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import redisPlugin from './plugins/redis.js'
 import requestIdPlugin from './plugins/request-id.js'
+import schemaCheckPlugin from './plugins/schema-check.js'
 import validationPlugin from './plugins/validation.js'
 import customerRoutes from './routes/customers.js'
+import customRoutes from './routes/custom.js'
 import graphqlRoutes from './routes/graphql.js'
 import healthRoutes from './routes/health.js'
 import meRoutes from './routes/me.js'
@@ -51,7 +53,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(protectionPlugin, { config })
   await app.register(authPlugin, { tenants: config.tenants })
   await app.register(rateLimitPlugin, { config })
-  await app.register(fluentPlugin, { config, observer: app.metrics.fluentObserver })
+  // The schema check comes first: the client consults it before every call; it introspects once the app is ready.
+  await app.register(schemaCheckPlugin, { config })
+  await app.register(fluentPlugin, { config, observer: app.metrics.fluentObserver, refuses: (tenant, operation) => app.schemaCheck.refuses(tenant, operation) })
   await app.register(openapiPlugin)
 
   await app.register(healthRoutes)
@@ -59,6 +63,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(customerRoutes)
   await app.register(productRoutes)
   await app.register(graphqlRoutes)
+  await app.register(customRoutes, { routes: config.routes ?? [] })
 
   return app
 }

@@ -73,6 +73,8 @@ export interface OperatorRoute {
   tags: string[]
   /** Query parameters that are lists: a comma list (`a,b,c`) is split before validation. */
   listQuery: string[]
+  /** Path parameters that are lists, split the same way. */
+  listPath: string[]
   schemas: { params?: JsonSchema, querystring?: JsonSchema, body?: JsonSchema, response: JsonSchema }
 }
 
@@ -235,12 +237,14 @@ function buildRoute (entry: RouteEntry, schema: GraphQLSchema): OperatorRoute {
   const bodyRequired: string[] = []
   let wholeBody: JsonSchema | undefined
   const listQuery: string[] = []
+  const listPath: string[] = []
   for (const { variable, source } of variables) {
     const { type, required } = definitions.get(variable) as { type: GraphQLInputType, required: boolean }
     if (source.from === 'path') {
       if (!pathParams.includes(source.name)) fail(`variables: $${variable} comes from path.${source.name}, but the path has no {${source.name}}`)
       if (!isTextInput(type)) fail(`variables: $${variable} is a ${String(type)}, which a path cannot hold; take it from the body`)
-      params[source.name] = inputSchema(type, `${String(type)} from the path (variable $${variable})`)
+      params[source.name] = inputSchema(type, `${String(type)} from the path${isListType(isNonNullType(type) ? type.ofType : type) ? ', a comma list' : ''} (variable $${variable})`)
+      if (isListType(isNonNullType(type) ? type.ofType : type)) listPath.push(source.name)
     } else if (source.from === 'query') {
       if (source.name === 'limit' || source.name === 'cursor') {
         if (paginate) fail(`variables: query.${source.name} is the paging parameter of this route; name it otherwise`)
@@ -297,6 +301,7 @@ function buildRoute (entry: RouteEntry, schema: GraphQLSchema): OperatorRoute {
     status: entry.status ?? 200,
     tags: entry.tags ?? [],
     listQuery,
+    listPath,
     schemas: {
       ...(Object.keys(params).length === 0 ? {} : { params: { type: 'object', properties: params, required: Object.keys(params), additionalProperties: false } }),
       ...(Object.keys(query).length === 0 ? {} : { querystring: { type: 'object', properties: query, ...(queryRequired.length === 0 ? {} : { required: queryRequired }), additionalProperties: false } }),
