@@ -202,6 +202,8 @@ function buildRoute (entry: RouteEntry, schema: GraphQLSchema): OperatorRoute {
   }))
   const given = entry.variables ?? {}
   const pageVariables = new Map<string, 'first' | 'after'>()
+  // Checked before its paging variables, so a non-connection is named as such.
+  const page = paginate && walked !== undefined ? connectionItems(walked, context, entry.result ?? '') : undefined
   if (paginate && walked !== undefined) {
     for (const argument of ['first', 'after'] as const) {
       const variable = argumentVariable(walked.nodes, argument)
@@ -276,8 +278,8 @@ function buildRoute (entry: RouteEntry, schema: GraphQLSchema): OperatorRoute {
   let response: JsonSchema
   if (walked === undefined) {
     response = valueSchemaOfData(operation, root, context)
-  } else if (paginate) {
-    response = pageSchema(connectionItems(walked, context, entry.result ?? '').itemSchema)
+  } else if (page !== undefined) {
+    response = pageSchema(page.itemSchema)
   } else {
     response = valueSchema(walked.type, walked.nodes, `${entry.result ?? ''}: ${String(walked.type)}`, context)
   }
