@@ -92,7 +92,7 @@ describe('routes file', () => {
   it('stops buildConfig with the route and the problem when ROUTES_FILE is bad', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fgw-routes-'))
     const path = join(dir, 'routes.yaml')
-    writeFileSync(path, `routes:\n  - operationId: whoAmI\n    method: GET\n    path: /x/me\n    summary: Me\n    document: "query WhoAmI { me { shoeSize } }"\n`)
+    writeFileSync(path, 'routes:\n  - operationId: whoAmI\n    method: GET\n    path: /x/me\n    summary: Me\n    document: "query WhoAmI { me { shoeSize } }"\n')
     const tenants = { tenants: [{ id: 'acme', apiKeys: [`sha256:${'a'.repeat(64)}`], fluent: { baseUrl: 'http://127.0.0.1:9', clientId: 'c', clientSecret: 's', username: 'u', password: 'p' } }] }
     expect(() => buildConfig({ env: { ROUTES_FILE: path }, tenants })).toThrow(/route 'whoAmI': document does not validate against Fluent's schema: Cannot query field "shoeSize"/)
     expect(buildConfig({ env: {}, tenants }).routes).toEqual([])
