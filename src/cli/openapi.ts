@@ -16,7 +16,7 @@ const HEADER = '# Generated from the route schemas by `npm run openapi`; do not 
  * Nothing in it is random, so two runs give the same document.
  */
 export async function buildDocumentedApp (): Promise<FastifyInstance> {
-  const env = loadEnv({ TENANTS_FILE: '(openapi: none)', LOG_LEVEL: 'silent' })
+  const env = loadEnv({ TENANTS_FILE: '(openapi: none)', LOG_LEVEL: 'silent', SCHEMA_CHECK_INTERVAL_MS: '0' })
   const tenants = parseTenants({
     tenants: [{
       id: 'openapi',
