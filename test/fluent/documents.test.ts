@@ -4,8 +4,8 @@ import {
 } from 'graphql'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { Tenant } from '../../src/config/tenants.js'
-import { CREATE_CUSTOMER, CUSTOMER_BY_ID, CUSTOMERS } from '../../src/fluent/customers.js'
-import { ME } from '../../src/fluent/me.js'
+import { CREATE_CUSTOMER } from '../../src/fluent/customers.js'
+import { BUILT_IN_DOCUMENTS, builtInDocuments } from '../../src/fluent/documents.js'
 import { fluentSchema } from '../../src/fluent/schema.js'
 import { CREATE_STANDARD_PRODUCT } from '../../src/fluent/products.js'
 import { toCreateCustomerInput } from '../../src/routes/customers.js'
@@ -13,7 +13,8 @@ import { toCreateProductInput } from '../../src/routes/products.js'
 import { call } from '../helpers/call.js'
 import { startGateway, type TestGateway } from '../helpers/gateway.js'
 
-const DOCUMENTS = { CREATE_CUSTOMER, CUSTOMER_BY_ID, CUSTOMERS, ME, CREATE_STANDARD_PRODUCT }
+// Every built-in document, from the one list routes:check and the live schema check use (src/fluent/documents.ts).
+const DOCUMENTS = BUILT_IN_DOCUMENTS
 
 const tenant: Tenant = {
   id: 'acme',
@@ -40,6 +41,12 @@ describe('GraphQL documents against Fluent\'s real schema', () => {
 
   it.each(Object.entries(DOCUMENTS))('%s validates', (_name, document) => {
     expect(validate(schema, parse(document)).map((error) => error.message)).toEqual([])
+  })
+
+  it('names each built-in document by its own operationName, no two alike', () => {
+    const names = builtInDocuments().map((document) => document.name)
+    expect(names.every((name) => /^[A-Z][A-Za-z0-9]*$/.test(name))).toBe(true)
+    expect(new Set(names).size).toBe(names.length)
   })
 
   it('accepts the variables the customer mapper builds, from the smallest body to the fullest', () => {
