@@ -55,7 +55,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(rateLimitPlugin, { config })
   // The schema check comes first: the client consults it before every call; it introspects once the app is ready.
   await app.register(schemaCheckPlugin, { config })
-  await app.register(fluentPlugin, { config, observer: app.metrics.fluentObserver, refuses: (tenant, operation) => app.schemaCheck.refuses(tenant, operation) })
+  await app.register(fluentPlugin, { config, observer: app.metrics.fluentObserver, refuses: (tenant, operation, query) => app.schemaCheck.refuses(tenant, operation, query) })
   await app.register(openapiPlugin)
 
   await app.register(healthRoutes)

@@ -59,7 +59,7 @@ export interface FluentClientOptions {
    * Consulted before every GraphQL call: a reason when this tenant's live schema no longer accepts the operation's
    * document (the schema check), which then fails at once with 502 UPSTREAM_SCHEMA_DRIFT instead of being sent.
    */
-  refuses?: (tenant: Tenant, operation: string) => string | undefined
+  refuses?: (tenant: Tenant, operation: string, query: string) => string | undefined
 }
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504])
@@ -224,7 +224,7 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
 
   const execute = async (tenant: Tenant, request: GraphqlRequest, context: CallContext): Promise<FluentAnswer> => {
     const spec = graphqlSpec(request)
-    const drift = options.refuses?.(tenant, spec.operation)
+    const drift = options.refuses?.(tenant, spec.operation, request.query)
     if (drift !== undefined) {
       options.observer?.upstream?.(spec.operation, 'UPSTREAM_SCHEMA_DRIFT', 0)
       throw new UpstreamSchemaDriftError(`Fluent's schema for this tenant no longer accepts the ${spec.operation} document: ${drift}`)

@@ -56,11 +56,13 @@ export class SchemaCheck {
   /** Built schemas by introspection hash: tenants on one Fluent release share one. */
   readonly #schemas = new Map<string, GraphQLSchema>()
   readonly #owner = randomUUID()
+  readonly #documents: Map<string, string>
   #timer: NodeJS.Timeout | undefined
   #stopped = false
 
   constructor (options: SchemaCheckOptions) {
     this.#options = options
+    this.#documents = new Map(options.documents.map(({ name, document }) => [name, document]))
     for (const tenant of options.tenants) this.#checks.set(tenant.id, { state: 'unknown', drifted: new Map() })
   }
 
@@ -69,9 +71,15 @@ export class SchemaCheck {
     return Object.fromEntries([...this.#checks].map(([tenant, check]) => [tenant, check.state]))
   }
 
-  /** Why this tenant's live schema refuses the named document, or undefined to send it. */
-  refuses (tenant: Tenant, name: string): string | undefined {
-    return this.#checks.get(tenant.id)?.drifted.get(name)
+  /**
+   * Why this tenant's live schema refuses the named document, or undefined to send it. Given the query about to be
+   * sent, only the gateway's own document under that name is refused: a /graphql caller's document that happens to
+   * share an operationName goes through.
+   */
+  refuses (tenant: Tenant, name: string, query?: string): string | undefined {
+    const reason = this.#checks.get(tenant.id)?.drifted.get(name)
+    if (reason === undefined || query === undefined) return reason
+    return this.#documents.get(name) === query ? reason : undefined
   }
 
   /** Checks every tenant now, then every intervalMs (timers unref'd: they never hold the process open). */

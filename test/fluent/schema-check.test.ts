@@ -76,6 +76,10 @@ describe('SchemaCheck', () => {
     expect(check.refuses(tenant, 'Customers')).toContain('Cannot query field "department" on type "Customer"')
     expect(check.refuses(tenant, 'CustomerById')).toContain('department')
     expect(check.refuses(tenant, 'Me')).toBeUndefined()
+    // Only the gateway's own document under that name: a /graphql caller's Customers query goes through.
+    const customers = builtInDocuments().find((document) => document.name === 'Customers')?.document ?? ''
+    expect(check.refuses(tenant, 'Customers', customers)).toContain('department')
+    expect(check.refuses(tenant, 'Customers', 'query Customers { customers { edges { node { id } } } }')).toBeUndefined()
     expect(drift).toContainEqual(['acme', 'Customers', true])
     expect(drift).toContainEqual(['acme', 'Me', false])
     const warnings = logs.filter((line) => line.level === 'warn')
