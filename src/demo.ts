@@ -2,6 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { buildApp } from './app.js'
 import { loadEnv } from './config/env.js'
+import { loadRoutesFile } from './config/routes.js'
 import { parseTenants } from './config/tenants.js'
 import { DEFAULT_ACCOUNT, startSimulator } from './simulator/index.js'
 
@@ -25,7 +26,9 @@ const tenants = parseTenants({
   }]
 })
 
-const app = await buildApp({ ...env, LOG_LEVEL: process.env.LOG_LEVEL === undefined ? 'warn' : env.LOG_LEVEL, tenants })
+// ROUTES_FILE=routes.example.yaml npm run demo serves the example operator routes too.
+const routes = env.ROUTES_FILE === undefined ? [] : loadRoutesFile(env.ROUTES_FILE)
+const app = await buildApp({ ...env, LOG_LEVEL: process.env.LOG_LEVEL === undefined ? 'warn' : env.LOG_LEVEL, tenants, routes })
 const host = env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST
 await app.listen({ port: env.PORT, host: env.HOST })
 const base = `http://${host}:${env.PORT}`
