@@ -87,11 +87,6 @@ function fail (message: string): never {
   throw new RouteProblem(message)
 }
 
-/** `Int!` and `[String]` as GraphQL prints them, with whether the type accepts null. */
-function typeText (type: GraphQLInputType): string {
-  return String(type)
-}
-
 interface Walked {
   type: GraphQLOutputType
   nodes: FieldNode[]
@@ -224,9 +219,9 @@ function buildRoute (entry: RouteEntry, schema: GraphQLSchema): OperatorRoute {
     else if ((kind === 'path' || kind === 'query') && name !== undefined) source = { from: kind, name }
     else if (kind === 'tenant' && (TENANT_SOURCES as readonly string[]).includes(name ?? '')) source = { from: 'tenant', name: name as TenantSource }
     else fail(`variables: '${variable}' has an unknown source '${text}' (path.X, query.X, body, body.X, tenant.${TENANT_SOURCES.join(', tenant.')})`)
-    variables.push({ variable, source, type: typeText((definitions.get(variable) as { type: GraphQLInputType }).type) })
+    variables.push({ variable, source, type: String((definitions.get(variable) as { type: GraphQLInputType }).type) })
   }
-  for (const [variable, argument] of pageVariables) variables.push({ variable, source: { from: 'page', name: argument }, type: typeText((definitions.get(variable) as { type: GraphQLInputType }).type) })
+  for (const [variable, argument] of pageVariables) variables.push({ variable, source: { from: 'page', name: argument }, type: String((definitions.get(variable) as { type: GraphQLInputType }).type) })
   for (const variable of definitions.keys()) {
     if (!variables.some((candidate) => candidate.variable === variable)) fail(`variables: $${variable} has no source`)
   }
@@ -315,8 +310,7 @@ function buildRoute (entry: RouteEntry, schema: GraphQLSchema): OperatorRoute {
 
 function valueSchemaOfData (operation: OperationDefinitionNode, root: GraphQLCompositeType, context: SelectionContext): JsonSchema {
   // The whole of data: an object of the root fields, as an answer of `root` with the operation's selection.
-  const schema = valueSchema(root as GraphQLOutputType, [{ kind: Kind.FIELD, name: { kind: Kind.NAME, value: 'data' }, selectionSet: operation.selectionSet }], `the data of ${operation.name?.value ?? 'the operation'}`, context)
-  return schema
+  return valueSchema(root as GraphQLOutputType, [{ kind: Kind.FIELD, name: { kind: Kind.NAME, value: 'data' }, selectionSet: operation.selectionSet }], `the data of ${operation.name?.value ?? 'the operation'}`, context)
 }
 
 export interface RoutesCheck {

@@ -174,7 +174,7 @@ export class SchemaCheck {
       const lockMs = Math.max(1_000, Math.min(this.#options.intervalMs, 60_000))
       if (!await redis.client.set(lockKey, this.#owner, lockMs, true)) {
         // Another replica introspects: wait a little for its result, else leave the state as it is until the next round.
-        const deadline = Date.now() + Math.min(lockMs, 5_000)
+        const deadline = Date.now() + lockMs
         while (Date.now() < deadline && !this.#stopped) {
           await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS).unref())
           cached = parseCached(await redis.client.get(cacheKey))
