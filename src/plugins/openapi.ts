@@ -76,6 +76,7 @@ export default fp(async function openapiPlugin (app) {
         { name: 'customers', description: 'Fluent customers' },
         { name: 'products', description: 'Fluent products' },
         { name: 'graphql', description: 'Your own GraphQL, passed through to Fluent' },
+        { name: 'custom', description: 'Operator-defined routes under /x/, from ROUTES_FILE: each sends one GraphQL document' },
         { name: 'operations', description: 'Health, for operators' }
       ],
       components: {
