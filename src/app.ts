@@ -18,11 +18,13 @@ import protectionPlugin from './plugins/protection.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import redisPlugin from './plugins/redis.js'
 import requestIdPlugin from './plugins/request-id.js'
+import schemaCheckPlugin from './plugins/schema-check.js'
 import upstreamFailuresPlugin from './plugins/upstream-failures.js'
 import validationPlugin from './plugins/validation.js'
 import webhooksPlugin, { type WebhooksPluginOptions } from './plugins/webhooks.js'
 import availabilityRoutes from './routes/availability.js'
 import customerRoutes from './routes/customers.js'
+import customRoutes from './routes/custom.js'
 import fulfilmentRoutes from './routes/fulfilments.js'
 import graphqlRoutes from './routes/graphql.js'
 import healthRoutes from './routes/health.js'
@@ -73,7 +75,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(protectionPlugin, { config })
   await app.register(authPlugin, { tenants: config.tenants })
   await app.register(rateLimitPlugin, { config })
-  await app.register(fluentPlugin, { config, observer: app.metrics.fluentObserver })
+  // The schema check comes first: the client consults it before every call; it introspects once the app is ready.
+  await app.register(schemaCheckPlugin, { config })
+  await app.register(fluentPlugin, { config, observer: app.metrics.fluentObserver, refuses: (tenant, operation, query) => app.schemaCheck.refuses(tenant, operation, query) })
   await app.register(webhooksPlugin, { config, forwarding: options.webhookForwarding })
   // Before openapi and the routes: its onRoute hook documents and wires each route that opts in.
   await app.register(idempotencyPlugin, { config })
@@ -90,6 +94,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(availabilityRoutes)
   await app.register(graphqlRoutes)
   await app.register(webhookRoutes, { tenants: config.tenants })
+  await app.register(customRoutes, { routes: config.routes ?? [] })
 
   return app
 }

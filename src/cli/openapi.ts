@@ -16,7 +16,7 @@ const HEADER = '# Generated from the route schemas by `npm run openapi`; do not 
  */
 export async function buildDocumentedApp (): Promise<FastifyInstance> {
   const config = buildConfig({
-    env: { LOG_LEVEL: 'silent' },
+    env: { LOG_LEVEL: 'silent', SCHEMA_CHECK_INTERVAL_MS: '0' },
     tenants: {
       tenants: [{
         id: 'openapi',

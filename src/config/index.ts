@@ -1,9 +1,12 @@
 // The whole configuration of one gateway process: validated environment plus the tenants it serves, built in one place.
 import { loadEnv, type Env } from './env.js'
+import { loadRoutesFile, type OperatorRoute } from './routes.js'
 import { loadTenantsFile, parseTenants, type Tenant } from './tenants.js'
 
 export interface Config extends Env {
   tenants: Tenant[]
+  /** Operator routes from ROUTES_FILE, validated against the bundled schema; none when unset. */
+  routes?: OperatorRoute[]
 }
 
 export interface ConfigSource {
@@ -18,7 +21,8 @@ export function buildConfig (source: ConfigSource = {}): Config {
   const env = source.env ?? process.env
   const parsed = loadEnv(env, { tenantsGiven: source.tenants !== undefined })
   const tenants = source.tenants === undefined ? loadTenantsFile(parsed.TENANTS_FILE as string, env) : parseTenants(source.tenants, env)
-  return { ...parsed, tenants }
+  const routes = parsed.ROUTES_FILE === undefined ? [] : loadRoutesFile(parsed.ROUTES_FILE)
+  return { ...parsed, tenants, routes }
 }
 
 /** Loads env and the tenants file named by TENANTS_FILE (what server.ts runs). */
@@ -26,4 +30,4 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   return buildConfig({ env })
 }
 
-export type { Env, Tenant }
+export type { Env, OperatorRoute, Tenant }

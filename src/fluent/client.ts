@@ -2,7 +2,7 @@
 // retries of reads only, circuit (in the transport) and metrics, whatever is sent.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Tenant } from '../config/tenants.js'
-import { UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js'
+import { UpstreamSchemaDriftError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js'
 import { isCircuitOpenError } from './circuit.js'
 import { callFailure, graphqlFailure, httpFailure, parseBody, retryAfterSeconds, type GraphqlBody } from './classify.js'
 import type { FluentObserver } from './observer.js'
@@ -13,6 +13,8 @@ export interface GraphqlRequest {
   query: string
   variables?: Record<string, unknown> | undefined
   operationName?: string | undefined
+  /** The metric label and the name the schema check refuses by; operationName when not given (operator routes: their operationId). */
+  operation?: string | undefined
   /** Mutations are never retried once they may have reached Fluent; queries are. */
   kind: 'query' | 'mutation'
 }
@@ -53,6 +55,11 @@ export interface FluentClientOptions {
   /** First back-off; doubles each retry, with full jitter. */
   retryBaseMs?: number
   observer?: FluentObserver
+  /**
+   * Consulted before every GraphQL call: a reason when this tenant's live schema no longer accepts the operation's
+   * document (the schema check), which then fails at once with 502 UPSTREAM_SCHEMA_DRIFT instead of being sent.
+   */
+  refuses?: (tenant: Tenant, operation: string, query: string) => string | undefined
 }
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504])
@@ -206,7 +213,7 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
   function graphqlSpec (request: GraphqlRequest): CallSpec<FluentAnswer> {
     const { query, variables, operationName, kind } = request
     return {
-      operation: operationName ?? 'anonymous',
+      operation: request.operation ?? operationName ?? 'anonymous',
       method: 'POST',
       path: '/graphql',
       body: JSON.stringify({ query, variables: variables ?? {}, ...(operationName === undefined ? {} : { operationName }) }),
@@ -215,8 +222,15 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
     }
   }
 
-  const execute = async (tenant: Tenant, request: GraphqlRequest, context: CallContext): Promise<FluentAnswer> =>
-    await observed(tenant, graphqlSpec(request), context)
+  const execute = async (tenant: Tenant, request: GraphqlRequest, context: CallContext): Promise<FluentAnswer> => {
+    const spec = graphqlSpec(request)
+    const drift = options.refuses?.(tenant, spec.operation, request.query)
+    if (drift !== undefined) {
+      options.observer?.upstream?.(spec.operation, 'UPSTREAM_SCHEMA_DRIFT', 0)
+      throw new UpstreamSchemaDriftError(`Fluent's schema for this tenant no longer accepts the ${spec.operation} document: ${drift}`)
+    }
+    return await observed(tenant, spec, context)
+  }
 
   return {
     execute,

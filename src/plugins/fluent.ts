@@ -2,7 +2,7 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config/index.js'
 import type { FastifyRequest } from 'fastify'
-import { createFluentClient } from '../fluent/client.js'
+import { createFluentClient, type FluentClient, type FluentClientOptions } from '../fluent/client.js'
 import { requestToken } from '../fluent/oauth.js'
 import { RedisTokenStore } from '../fluent/token-store.js'
 import { TokenProvider } from '../fluent/tokens.js'
@@ -15,6 +15,10 @@ declare module 'fastify' {
     /** The Fluent client for this request's tenant: `request.fluent.customers.create(input)`. Made on first use. */
     readonly fluent: FluentView
   }
+  interface FastifyInstance {
+    /** The shared client, for work outside a request (the schema check's introspection). */
+    fluentClient: FluentClient
+  }
 }
 
 const VIEW = Symbol('fluent view')
@@ -25,8 +29,8 @@ export function upstreamMsOf (request: FastifyRequest): number {
   return (request as WithView)[VIEW]?.upstreamMs ?? 0
 }
 
-export default fp(async function fluentPlugin (app, opts: { config: Config, observer?: FluentObserver & TransportObserver }) {
-  const { config, observer } = opts
+export default fp(async function fluentPlugin (app, opts: { config: Config, observer?: FluentObserver & TransportObserver, refuses?: FluentClientOptions['refuses'] }) {
+  const { config, observer, refuses } = opts
   const transport = createTransport({
     timeoutMs: config.FLUENT_TIMEOUT_MS,
     circuit: { failureThreshold: config.FLUENT_CIRCUIT_FAILURES, coolDownMs: config.FLUENT_CIRCUIT_COOL_DOWN_MS },
@@ -51,7 +55,8 @@ export default fp(async function fluentPlugin (app, opts: { config: Config, obse
     log: app.log,
     observer
   })
-  const client = createFluentClient({ transport, tokens, timeoutMs: config.FLUENT_TIMEOUT_MS, observer })
+  const client = createFluentClient({ transport, tokens, timeoutMs: config.FLUENT_TIMEOUT_MS, observer, refuses })
+  app.decorate('fluentClient', client)
 
   app.decorateRequest('fluent', {
     getter (this: WithView): FluentView {

@@ -12,6 +12,8 @@ export interface GatewayMetrics {
   fluentObserver: FluentObserver & TransportObserver
   /** A caller was refused by the gateway's own rate limit. */
   rateLimited: () => void
+  /** The schema check decided whether a document still validates against a tenant's live schema. */
+  schemaDrift: (tenant: string, route: string, drifted: boolean) => void
 }
 
 declare module 'fastify' {
@@ -92,6 +94,14 @@ export default fp(async function metricsPlugin (app) {
     }
   })
 
+  // Tenant ids are labels here, as the schema check's contract asks: one series per tenant and document, no more.
+  const schemaDrift = new Gauge({
+    name: 'fgw_schema_drift',
+    help: "1 while a route's or operation's GraphQL document no longer validates against the tenant's live Fluent schema (it answers 502), else 0",
+    labelNames: ['tenant', 'route'] as const,
+    registers: [registry]
+  })
+
   const operations = new Set<string>()
   const operationLabel = (name: string): string => {
     if (operations.has(name)) return name
@@ -109,7 +119,8 @@ export default fp(async function metricsPlugin (app) {
       tokenCache: (layer) => { tokenLookups.inc({ layer }) },
       circuit: (origin, state) => { circuits.set(origin, state) }
     },
-    rateLimited: () => { rateLimited.inc() }
+    rateLimited: () => { rateLimited.inc() },
+    schemaDrift: (tenant, route, drifted) => { schemaDrift.set({ tenant, route }, drifted ? 1 : 0) }
   } satisfies GatewayMetrics)
 
   app.addHook('onResponse', async (request, reply) => {

@@ -81,6 +81,7 @@ export default fp(async function openapiPlugin (app) {
         { name: 'stock', description: 'Stock on hand and where it is available' },
         { name: 'graphql', description: 'Your own GraphQL, passed through to Fluent' },
         { name: 'webhooks', description: 'Fluent\'s webhooks: received, stored in your outbox, read and acked (or pushed to you)' },
+        { name: 'custom', description: 'Operator-defined routes under /x/, from ROUTES_FILE: each sends one GraphQL document' },
         { name: 'operations', description: 'Health, for operators' }
       ],
       components: {

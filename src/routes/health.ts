@@ -10,6 +10,10 @@ const ReadinessSchema = Type.Object({
   redis: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('disabled')], {
     description: 'Redis state; disabled when none of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES is set',
     examples: ['up']
+  }),
+  schema: Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('drift'), Type.Literal('unknown')]), {
+    description: "per tenant, its live Fluent schema: ok, drift (some route's document no longer validates: it answers 502), or unknown (not checked yet, or introspection failed); never affects the status",
+    examples: [{ acme: 'ok' }]
   })
 })
 
@@ -41,8 +45,9 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (_request, reply) => {
     const redis = app.redisState()
-    if (app.draining) return await reply.code(503).header('retry-after', '5').send({ status: 'draining', redis })
-    return { status: redis === 'down' ? 'degraded' as const : 'ok' as const, redis }
+    const schema = app.schemaCheck.states()
+    if (app.draining) return await reply.code(503).header('retry-after', '5').send({ status: 'draining', redis, schema })
+    return { status: redis === 'down' ? 'degraded' as const : 'ok' as const, redis, schema }
   })
 }
 

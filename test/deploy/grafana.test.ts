@@ -116,13 +116,18 @@ describe('deploy/grafana/fluent-rest-gateway.json', () => {
   beforeAll(async () => {
     sim = await startSimulator({ accounts: [ACCOUNT] })
     const apiKey = newApiKey()
-    // With Redis and a webhook key, so the per-tenant outbox gauge has a series too.
-    app = await buildApp(testConfig(sim.url, [{ id: 'acme', apiKey, webhooks: { publicKey: sim.webhookPublicKey } }], { LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0', MAX_EVENT_LOOP_DELAY_MS: '0', REDIS_URL: inject('redisUrl') }))
+    // With Redis and a webhook key, so the per-tenant outbox gauge has a series too; the schema check on, so
+    // fgw_schema_drift gets its series once the boot check has run.
+    app = await buildApp(testConfig(sim.url, [{ id: 'acme', apiKey, webhooks: { publicKey: sim.webhookPublicKey } }], { LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '0', MAX_EVENT_LOOP_DELAY_MS: '0', REDIS_URL: inject('redisUrl'), SCHEMA_CHECK_INTERVAL_MS: '3600000' }))
     // Fluent calls (a token fetched, then found in the cache) and an unmatched route: every labelled metric gets a series.
     const headers = { authorization: `Bearer ${apiKey}` }
     for (let i = 0; i < 2; i++) expect((await app.inject({ url: '/me', headers })).statusCode).toBe(200)
     expect((await app.inject({ url: '/nowhere/42', headers })).statusCode).toBe(404)
-    const scrape = await app.inject({ url: '/metrics' })
+    let scrape = await app.inject({ url: '/metrics' })
+    for (let wait = 0; wait < 100 && !scrape.body.includes('fgw_schema_drift{'); wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      scrape = await app.inject({ url: '/metrics' })
+    }
     expect(scrape.statusCode).toBe(200)
     exported = parseExposition(scrape.body)
     gatewayMetrics = [...exported.keys()].filter((name) => !DEFAULT_METRIC.test(name))

@@ -238,6 +238,6 @@ describe('the probe paths in the app, configured from the manifests', () => {
       const response = await app.inject({ method: 'GET', url: probe?.httpGet?.path ?? '' })
       expect(response.statusCode, `${probe?.httpGet?.path ?? ''}: ${response.body}`).toBe(200)
     }
-    expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ok', redis: 'up' })
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ok', redis: 'up', schema: expect.any(Object) })
   })
 })

@@ -70,7 +70,7 @@ describe('bad input is refused before Fluent is called', () => {
     ['an unknown API key', '/me', { apiKey: null, headers: { authorization: 'Bearer not-a-key' } }, 401, 'UNAUTHENTICATED', undefined],
     ['an unknown X-API-Key', '/customers', { apiKey: null, headers: { 'x-api-key': 'not-a-key' }, body: customer }, 401, 'UNAUTHENTICATED', undefined],
     ['a Basic authorization', '/me', { apiKey: null, headers: { authorization: 'Basic dXNlcjpwYXNz' } }, 401, 'UNAUTHENTICATED', undefined],
-    ['an unknown route', '/orders', {}, 404, 'NOT_FOUND', undefined],
+    ['an unknown route', '/no-such-route', {}, 404, 'NOT_FOUND', undefined],
     ['an unknown route without a key', '/nowhere?x=1', { apiKey: null }, 404, 'NOT_FOUND', undefined],
     ['a method the route lacks', '/me', { method: 'DELETE' }, 405, 'METHOD_NOT_ALLOWED', undefined]
   ]

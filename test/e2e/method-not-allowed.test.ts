@@ -39,7 +39,7 @@ describe('a method the path lacks', () => {
   })
 
   it.each([
-    ['an unknown path', 'GET', '/orders'],
+    ['an unknown path', 'GET', '/no-such-route'],
     ['an unknown path with an unknown method', 'DELETE', '/nowhere'],
     ['a path below a known one', 'PUT', '/customers/1001/orders']
   ])('keeps answering %s with 404 NOT_FOUND', async (_what, method, path) => {

@@ -202,14 +202,14 @@ describe('Redis faults under steady traffic', () => {
         .filter((entry) => entry.msg === 'Redis is unreachable; serving from the in-process cache until it returns')
       expect(warnings).toMatchObject([{ err: { code: 'ECONNREFUSED' } }])
       const ready = async (): Promise<unknown> => (await call(gateway.url, '/readyz')).body
-      expect(await ready()).toEqual({ status: 'degraded', redis: 'down' })
+      expect(await ready()).toEqual({ status: 'degraded', redis: 'down', schema: { acme: 'unknown' } })
       const me = await call(gateway, '/me')
       expect(me.status).toBe(200)
 
       late = await startRedisServer(port)
       const started = Date.now()
       while ((await ready() as { status: string }).status !== 'ok' && Date.now() - started < 5_000) await sleep(50)
-      expect(await ready()).toEqual({ status: 'ok', redis: 'up' })
+      expect(await ready()).toEqual({ status: 'ok', redis: 'up', schema: { acme: 'unknown' } })
       expect(gateway.logs.text.match(/Redis is unreachable/g)).toHaveLength(1)
     } finally {
       await gateway.close()

@@ -133,7 +133,7 @@ describe('real Sentinel and Cluster', () => {
       const gateway = await startGateway({ sim, tenants, env })
       try {
         expect(await getMe(gateway)).toBe(200)
-        expect((await call(gateway.url, '/readyz')).body).toEqual({ status: 'ok', redis: 'up' })
+        expect((await call(gateway.url, '/readyz')).body).toEqual({ status: 'ok', redis: 'up', schema: expect.any(Object) })
       } finally {
         await gateway.close()
       }
@@ -191,7 +191,7 @@ describe('real Sentinel and Cluster', () => {
       const renewed = await Promise.all(Array.from({ length: 60 }, async (_, index) => await getMe(replicas[index % 2]!)))
       expect(renewed.every((status) => status === 200)).toBe(true)
       expect(sim.counters.tokenRequests - before).toBe(2)
-      for (const replica of replicas) expect((await call(replica.url, '/readyz')).body).toEqual({ status: 'ok', redis: 'up' })
+      for (const replica of replicas) expect((await call(replica.url, '/readyz')).body).toEqual({ status: 'ok', redis: 'up', schema: expect.any(Object) })
     } finally {
       sim.faults.tokenDelayMs = 0
       await Promise.all(replicas.map(async (replica) => await replica.close()))

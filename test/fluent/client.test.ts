@@ -96,6 +96,19 @@ describe('the Fluent client against the simulator', () => {
     expect(ctx.upstreamMs).toBeGreaterThan(0)
   })
 
+  it('answers 502 UPSTREAM_SCHEMA_DRIFT at once, sending nothing, for an operation the schema check refuses', async () => {
+    const { client, outcomes } = make({ refuses: (_tenant, operation) => operation === 'Me' ? 'Cannot query field "username" on type "User"' : undefined })
+
+    expect(await failure(client.data(tenant, ME, context()))).toMatchObject({ code: 'UPSTREAM_SCHEMA_DRIFT', statusCode: 502 })
+    expect(sim.requests).toHaveLength(0)
+    expect(sim.counters.tokenRequests).toBe(0)
+    expect(outcomes).toEqual([{ operation: 'Me', outcome: 'UPSTREAM_SCHEMA_DRIFT' }])
+    // Keyed by the operation label when one is given (an operator route's operationId), else the operationName.
+    const answer = await client.data<{ me: { username: string } }>(tenant, { ...ME, operation: 'whoAmI' }, context())
+    expect(answer.me.username).toBe(ACCOUNT.username)
+    expect(outcomes.at(-1)).toEqual({ operation: 'whoAmI', outcome: 'ok' })
+  })
+
   it('sends a mutation once when Fluent answers 503, and answers 502 UPSTREAM_UNAVAILABLE', async () => {
     const { client } = make()
     sim.faults.graphqlFailures.push({ status: 503 })

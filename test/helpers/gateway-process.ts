@@ -52,7 +52,9 @@ export async function startGatewayProcess (options: GatewayProcessOptions): Prom
     TENANTS_FILE: options.tenantsFile,
     PORT: String(port),
     HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn'
+    LOG_LEVEL: 'warn',
+    // Off unless a test turns it on: its introspection would add calls to the counts multi-replica tests assert.
+    SCHEMA_CHECK_INTERVAL_MS: '0'
   }
   for (const [name, value] of Object.entries(options.env ?? {})) {
     if (value !== undefined) env[name] = value

@@ -54,13 +54,15 @@ export function tenantEntry (tenant: TestTenant, baseUrl: string): Record<string
 /** A Config as loadConfig would make it, from env-style overrides and tenants pointing at `baseUrl`. */
 export function testConfig (baseUrl: string, tenants: TestTenant[], env: Record<string, string | undefined> = {}): Config {
   // Rate limiting and load shedding are off unless a test turns them on: on a busy 2-core CI machine the event loop
-  // lags, and the limit would count every test's requests; their own tests set them explicitly.
+  // lags, and the limit would count every test's requests; their own tests set them explicitly. So is the live schema
+  // check: its introspection would add a token fetch and a GraphQL call to every test's counts.
   return buildConfig({
     env: {
       LOG_LEVEL: 'info',
       REDIS_KEY_PREFIX: `t${randomBytes(4).toString('hex')}:`,
       RATE_LIMIT_MAX: '0',
       MAX_EVENT_LOOP_DELAY_MS: '0',
+      SCHEMA_CHECK_INTERVAL_MS: '0',
       ...env
     },
     tenants: { tenants: tenants.map((tenant) => tenantEntry(tenant, baseUrl)) }
