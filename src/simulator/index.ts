@@ -6,12 +6,15 @@ import { SimulatorStore } from './store.js'
 import { CREDENTIAL_PARAMS, TokenRegistry } from './tokens.js'
 import { readGraphqlBody, runGraphql } from './graphql.js'
 import { removedFieldsProblem, servedSchema } from './schema.js'
+import { createRestApis, DEFAULT_JOB_STEP_MS, restFaultProblem } from './rest-apis.js'
 import type {
-  Counters, Faults, GraphqlFailure, GraphqlRecord, IssuedTokenRecord, Simulator, SimulatorAccount, SimulatorOptions, TokenRecord
+  BatchRecord, Counters, EventRecord, Faults, GraphqlFailure, GraphqlRecord, IssuedTokenRecord, JobRecord, Simulator, SimulatorAccount,
+  SimulatorOptions, TokenRecord
 } from './types.js'
 
 export type {
-  Counters, Faults, GraphqlFailure, GraphqlRecord, IssuedTokenRecord, Simulator, SimulatorAccount, SimulatorOptions, TokenRecord
+  BatchRecord, Counters, EventRecord, Faults, GraphqlFailure, GraphqlRecord, IssuedTokenRecord, JobRecord, RestFailure, Simulator,
+  SimulatorAccount, SimulatorOptions, TokenRecord
 } from './types.js'
 export { servedSchema } from './schema.js'
 export { DEMO_SEED } from './seed.js'
@@ -63,7 +66,7 @@ function parseJson (buffer: Buffer): { ok: true, value: unknown } | { ok: false 
   }
 }
 
-function defaultFaults (tokenTtlSeconds: number): Faults {
+function defaultFaults (tokenTtlSeconds: number, jobStepMs = DEFAULT_JOB_STEP_MS): Faults {
   return {
     tokenDelayMs: 0,
     graphqlDelayMs: 0,
@@ -72,7 +75,10 @@ function defaultFaults (tokenTtlSeconds: number): Faults {
     tokenTtlSeconds,
     issueRefreshToken: false,
     graphqlFailures: [],
-    removedFields: []
+    removedFields: [],
+    restFailures: [],
+    restDelayMs: 0,
+    jobStepMs
   }
 }
 
@@ -125,8 +131,11 @@ export function faultsPatchProblem (patch: unknown): string | null {
         if (problem !== null) return problem
         break
       }
-      default:
-        return `unknown fault: ${key}`
+      default: {
+        const problem = restFaultProblem(key, value)
+        if (problem === undefined) return `unknown fault: ${key}`
+        if (problem !== null) return problem
+      }
     }
   }
   return null
@@ -146,8 +155,13 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
   servedSchema()
   const store = new SimulatorStore(accounts, { demoData: options.demoData ?? false })
   const tokens = new TokenRegistry(accounts)
-  const faults = defaultFaults(initialTtl)
-  const counters: Counters = { tokenRequests: 0, graphqlRequests: 0, expiredTokenRequests: 0, unauthorizedRequests: 0 }
+  const faults = defaultFaults(initialTtl, options.jobStepMs)
+  const counters: Counters = {
+    tokenRequests: 0, graphqlRequests: 0, expiredTokenRequests: 0, unauthorizedRequests: 0, eventRequests: 0, jobRequests: 0, batchRequests: 0, restReads: 0
+  }
+  const events: EventRecord[] = []
+  const jobs: JobRecord[] = []
+  const batches: BatchRecord[] = []
   const requests: GraphqlRecord[] = []
   const tokenRequests: TokenRecord[] = []
   const issuedTokens: IssuedTokenRecord[] = []
@@ -163,6 +177,10 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
     if (closing.signal.aborted) return
     await new Promise((resolve) => closing.signal.addEventListener('abort', resolve, { once: true }))
   }
+
+  const restApis = createRestApis({
+    store, tokens, faults, counters, events, jobs, batches, bodyLimit: GRAPHQL_BODY_LIMIT, pause, closed: () => closing.signal.aborted
+  })
 
   function takeFailure (): GraphqlFailure | undefined {
     const head = faults.graphqlFailures[0]
@@ -340,6 +358,10 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
       else await handleGraphql(req, res)
       return
     }
+    if (path.startsWith('/api/v4.1/')) {
+      await restApis.handle(req, res, path)
+      return
+    }
     if (path.startsWith('/_sim/')) {
       await handleAdmin(req, res, path)
       return
@@ -372,13 +394,17 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
     requests,
     tokenRequests,
     issuedTokens,
+    events,
+    jobs,
+    batches,
     revokeTokens: () => { tokens.revokeAccessTokens() },
     reset: () => {
-      Object.assign(faults, defaultFaults(initialTtl))
-      counters.tokenRequests = 0
-      counters.graphqlRequests = 0
-      counters.expiredTokenRequests = 0
-      counters.unauthorizedRequests = 0
+      Object.assign(faults, defaultFaults(initialTtl, options.jobStepMs))
+      for (const name of Object.keys(counters) as Array<keyof Counters>) counters[name] = 0
+      events.length = 0
+      jobs.length = 0
+      batches.length = 0
+      restApis.reset()
       requests.length = 0
       tokenRequests.length = 0
       issuedTokens.length = 0
