@@ -2,6 +2,8 @@
 import type { Tenant } from '../config/tenants.js'
 import type { CallContext, FluentAnswer, FluentClient, GraphqlRequest, RestRequest } from './client.js'
 import { customers } from './customers.js'
+import { events } from './events.js'
+import { jobs } from './jobs.js'
 import { me } from './me.js'
 import { products } from './products.js'
 
@@ -20,7 +22,7 @@ export interface Caller {
 type Operations = Record<string, (caller: Caller, ...args: never[]) => Promise<unknown>>
 
 /** Every resource a handler may use, by the name it has on `request.fluent`: one line per resource file. */
-const RESOURCES = { me, customers, products } satisfies Record<string, Operations>
+const RESOURCES = { me, customers, products, events, jobs } satisfies Record<string, Operations>
 
 type Bound<O> = { [K in keyof O]: O[K] extends (caller: Caller, ...args: infer A) => infer R ? (...args: A) => R : never }
 
