@@ -181,11 +181,19 @@ export const UpstreamUnavailableError = problemError('UPSTREAM_UNAVAILABLE')
 export const UnavailableError = problemError('UNAVAILABLE')
 export const UpstreamTimeoutError = problemError('UPSTREAM_TIMEOUT')
 
+/** What a stock load that failed half-way had already sent: its Fluent job and the batches Fluent accepted. */
+export interface StockLoadProgress {
+  jobId: string
+  entities: number
+  batches: Array<{ id: string, entities: number, status: string }>
+}
+
 /** Extra fields an error may carry into its problem body and headers. */
 export interface ProblemExtras {
   upstream?: UpstreamDetail
   retryAfterSeconds?: number
   errors?: ValidationIssue[]
+  stockLoad?: StockLoadProgress
 }
 
 /** Attaches problem extras (upstream detail, Retry-After, validation issues) to an error. */
