@@ -16,10 +16,12 @@ import redisPlugin from './plugins/redis.js'
 import requestIdPlugin from './plugins/request-id.js'
 import validationPlugin from './plugins/validation.js'
 import customerRoutes from './routes/customers.js'
+import eventRoutes from './routes/events.js'
 import graphqlRoutes from './routes/graphql.js'
 import healthRoutes from './routes/health.js'
 import meRoutes from './routes/me.js'
 import productRoutes from './routes/products.js'
+import stockLoadRoutes from './routes/stock-loads.js'
 
 export interface BuildOptions {
   /** Where logs go (tests capture them); stdout when not given. */
@@ -59,6 +61,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(customerRoutes)
   await app.register(productRoutes)
   await app.register(graphqlRoutes)
+  await app.register(stockLoadRoutes, { config })
+  await app.register(eventRoutes)
 
   return app
 }

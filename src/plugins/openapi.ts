@@ -75,6 +75,8 @@ export default fp(async function openapiPlugin (app) {
         { name: 'account', description: 'The tenant\'s Fluent account' },
         { name: 'customers', description: 'Fluent customers' },
         { name: 'products', description: 'Fluent products' },
+        { name: 'stock', description: 'Stock changes (deltas) and whole stock loads (Job API)' },
+        { name: 'events', description: 'Fluent events (Event API)' },
         { name: 'graphql', description: 'Your own GraphQL, passed through to Fluent' },
         { name: 'operations', description: 'Health, for operators' }
       ],
