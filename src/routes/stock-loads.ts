@@ -235,15 +235,27 @@ const stockLoadRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (ap
     }, async (request, reply) => {
       const tenant = request.tenant
       stockTarget(tenant)
-      const declared = Number(request.headers['content-length'])
-      if (Number.isFinite(declared) && declared > uploadLimit) {
-        throw new PayloadTooLargeError(`the stock file is larger than the ${uploadLimit} bytes allowed (STOCK_UPLOAD_LIMIT_BYTES)`)
-      }
-      const body = limitBytes(request.body as Readable, uploadLimit)
+      const stream = request.body as Readable
+      // Not destroyed when reading stops early (413, a bad header): the rest is drained below, so the answer arrives.
+      const body = limitBytes(stream.iterator({ destroyOnReturn: false }), uploadLimit)
       const isCsv = (request.headers['content-type'] ?? '').toLowerCase().startsWith('text/csv')
       const spool = await StockSpool.create()
       try {
+        const declared = Number(request.headers['content-length'])
+        if (Number.isFinite(declared) && declared > uploadLimit) {
+          throw new PayloadTooLargeError(`the stock file is larger than the ${uploadLimit} bytes allowed (STOCK_UPLOAD_LIMIT_BYTES)`)
+        }
         await spoolUpload(isCsv ? csvRows(body) : jsonRows(body), spool)
+      } catch (error) {
+        if (!stream.readableEnded) {
+          // The caller is still sending: read and drop the rest, and close the connection after the answer.
+          reply.header('connection', 'close')
+          stream.resume()
+        }
+        await spool.remove()
+        throw error
+      }
+      try {
         const load = await sendLoad(request.fluent, spool, tenant)
         return await reply.code(202).header('location', `/stock/imports/${encodeURIComponent(load.jobId)}`).send(load)
       } finally {
