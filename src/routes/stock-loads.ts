@@ -129,7 +129,8 @@ async function spoolUpload (rows: AsyncGenerator<ParsedRow>, spool: StockSpool):
       issues.push(parsed.issue)
       if (issues.length >= MAX_ISSUES) break
     } else if (issues.length === 0) {
-      await spool.write(parsed.row)
+      const flushing = spool.write(parsed.row)
+      if (flushing !== undefined) await flushing
     }
   }
   if (issues.length > 0) throw rejectedRows(issues)
@@ -255,12 +256,14 @@ const stockLoadRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (ap
         await spool.remove()
         throw error
       }
+      let load: StockLoadProgress
       try {
-        const load = await sendLoad(request.fluent, spool, tenant)
-        return await reply.code(202).header('location', `/stock/imports/${encodeURIComponent(load.jobId)}`).send(load)
+        load = await sendLoad(request.fluent, spool, tenant)
       } finally {
+        // Before the answer, so a caller who has it finds no spool file left.
         await spool.remove()
       }
+      return await reply.code(202).header('location', `/stock/imports/${encodeURIComponent(load.jobId)}`).send(load)
     })
   })
 

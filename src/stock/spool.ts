@@ -17,7 +17,10 @@ const WRITE_CHUNK = 64 * 1024
 export class StockSpool {
   readonly path: string
   readonly #out: WriteStream
-  #pending = ''
+  // Lines are encoded straight into a buffer outside the JS heap: concatenated strings would survive young-generation
+  // collections and pile up in the old generation, which showed as about 90 MB of RSS growth over a million rows.
+  readonly #buffer = Buffer.allocUnsafeSlow(WRITE_CHUNK)
+  #used = 0
   #rows = 0
 
   private constructor (path: string, out: WriteStream) {
@@ -37,16 +40,28 @@ export class StockSpool {
     return this.#rows
   }
 
-  async write (row: StockRow): Promise<void> {
-    this.#pending += `${JSON.stringify([row.productRef, row.locationRef, row.quantity])}\n`
+  /** Adds a row; answers a promise only when the file must be written first (await it), so most rows cost no promise. */
+  write (row: StockRow): Promise<void> | undefined {
+    const line = `${JSON.stringify([row.productRef, row.locationRef, row.quantity])}\n`
+    // A line is at most a few KB (refs are bounded), far below WRITE_CHUNK.
+    if (this.#used + Buffer.byteLength(line) > WRITE_CHUNK) {
+      return this.#flush().then(() => { this.#append(line) })
+    }
+    this.#append(line)
+    return undefined
+  }
+
+  #append (line: string): void {
+    this.#used += this.#buffer.write(line, this.#used)
     this.#rows++
-    if (this.#pending.length >= WRITE_CHUNK) await this.#flush()
   }
 
   async #flush (): Promise<void> {
-    const chunk = this.#pending
-    this.#pending = ''
-    if (chunk !== '' && !this.#out.write(chunk)) await once(this.#out, 'drain')
+    if (this.#used === 0) return
+    const chunk = this.#buffer.subarray(0, this.#used)
+    // One buffer for the whole spool: it is filled again only once the file has taken it (the write's callback).
+    await new Promise<void>((resolve, reject) => { this.#out.write(chunk, (error) => { if (error == null) resolve(); else reject(error) }) })
+    this.#used = 0
   }
 
   /** Writes what is left and closes the file. */
