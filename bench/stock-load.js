@@ -96,7 +96,18 @@ export async function runStockLoad () {
 
     // Spool files go to the work directory, so the bench leaves nothing behind and can prove it.
     const nodeArgs = (process.env.BENCH_STOCK_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
-    const gateway = await startGateway({ cwd: ROOT, nodeArgs, env: { LOG_LEVEL: 'warn', TENANTS_FILE: tenantsFile, REDIS_URL: redis.url, TMPDIR: work } })
+    const gateway = await startGateway({
+      cwd: ROOT,
+      nodeArgs,
+      env: {
+        LOG_LEVEL: 'warn',
+        TENANTS_FILE: tenantsFile,
+        REDIS_URL: redis.url,
+        TMPDIR: work,
+        // Bigger runs (BENCH_STOCK_ROWS) show whether memory follows the file size; the default limit holds 1.7 M rows.
+        ...(ROWS > 1_500_000 ? { STOCK_UPLOAD_LIMIT_BYTES: String(1024 * 1024 * 1024) } : {})
+      }
+    })
     const warmAnswer = await upload(gateway.origin, apiKey, warm)
     if (warmAnswer.status !== 202) throw new Error(`warm-up upload answered ${warmAnswer.status}: ${JSON.stringify(warmAnswer.body)}`)
     await sleep(500)
