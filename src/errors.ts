@@ -44,7 +44,7 @@ export const PROBLEMS = {
   FORBIDDEN: {
     status: 403,
     title: 'Not allowed',
-    when: 'a mutation through `/graphql` for a tenant with `allowMutations: false`; Fluent permission errors',
+    when: 'a mutation through `/graphql`, or `POST /events`, for a tenant with `allowMutations: false`; Fluent permission errors',
     example: { detail: 'this tenant may not run mutations through /graphql' },
     forStatus: true
   },
@@ -76,7 +76,7 @@ export const PROBLEMS = {
   PAYLOAD_TOO_LARGE: {
     status: 413,
     title: 'Request body too large',
-    when: 'body over `BODY_LIMIT_BYTES`, or a `/graphql` document over 100 KB',
+    when: 'body over `BODY_LIMIT_BYTES` (`PUT /stock`: `STOCK_UPLOAD_LIMIT_BYTES`, counted as it arrives), or a `/graphql` document over 100 KB',
     example: { detail: 'Request body is too large' },
     forStatus: true
   },
@@ -115,7 +115,7 @@ export const PROBLEMS = {
   UPSTREAM_UNAVAILABLE: {
     status: 502,
     title: 'Fluent is unavailable',
-    when: 'Fluent unreachable, 5xx, or a body that is not GraphQL JSON',
+    when: 'Fluent unreachable, 5xx, or a body that is not GraphQL JSON; a `PUT /stock` that failed after its job was created (`stockLoad` lists what Fluent accepted)',
     example: { detail: 'Fluent failed (HTTP 503)', upstream: { status: 503, codes: [], messages: [] } }
   },
   UPSTREAM_SCHEMA_DRIFT: {
