@@ -267,6 +267,27 @@ describe('stock loads and deltas', () => {
       expect(spoolFiles()).toEqual([])
     })
 
+    it('removes the spool file when the caller goes away mid-upload, and sends nothing', async () => {
+      const controller = new AbortController()
+      let pulls = 0
+      const body = new ReadableStream({
+        async pull (stream) {
+          pulls++
+          if (pulls > 1) await sleep(100)
+          stream.enqueue(Buffer.from(pulls === 1 ? csv(2_000) : `SKU-MORE,${SYD},1\n`.repeat(100)))
+        }
+      })
+      const pending = fetch(`${gw.url}/stock`, {
+        method: 'PUT', body, duplex: 'half', signal: controller.signal, headers: { authorization: `Bearer ${gw.apiKey}`, 'content-type': 'text/csv' }
+      } as RequestInit).catch((error: unknown) => error)
+      await expect.poll(() => spoolFiles().length, { timeout: 5000, interval: 10 }).toBe(1)
+      controller.abort()
+      await pending
+
+      await expect.poll(() => spoolFiles().length, { timeout: 5000, interval: 20 }).toBe(0)
+      expect(sim.counters.jobRequests + sim.counters.batchRequests).toBe(0)
+    })
+
     it('refuses other media types with 415', async () => {
       expectProblem(await putStock('a', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE')
     })
