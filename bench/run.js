@@ -8,6 +8,7 @@ import { Redis } from 'ioredis'
 import { apiKeyLine, newApiKey } from '../scripts/lib/local.js'
 import { cpuSeconds, forkHelper, killAll, rssMb, startGateway, startRedis, stop, within } from './processes.js'
 import { formatSummary, summarise } from './profile-summary.js'
+import { runStockLoad } from './stock-load.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BENCH = fileURLToPath(new URL('.', import.meta.url))
@@ -481,5 +482,7 @@ async function main () {
 }
 
 await main()
+// Scenario 5, on its own processes once the others have gone: a million-row PUT /stock (bench/stock-load.js).
+await runStockLoad()
 // Children are gone; nothing left should hold the process open, but make sure the bench ends by itself.
 process.exit(0)

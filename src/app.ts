@@ -25,6 +25,7 @@ import webhooksPlugin, { type WebhooksPluginOptions } from './plugins/webhooks.j
 import availabilityRoutes from './routes/availability.js'
 import customerRoutes from './routes/customers.js'
 import customRoutes from './routes/custom.js'
+import eventRoutes from './routes/events.js'
 import fulfilmentRoutes from './routes/fulfilments.js'
 import graphqlRoutes from './routes/graphql.js'
 import healthRoutes from './routes/health.js'
@@ -32,6 +33,7 @@ import locationRoutes from './routes/locations.js'
 import meRoutes from './routes/me.js'
 import orderRoutes from './routes/orders.js'
 import productRoutes from './routes/products.js'
+import stockLoadRoutes from './routes/stock-loads.js'
 import stockRoutes from './routes/stock.js'
 import webhookRoutes from './routes/webhooks.js'
 
@@ -92,6 +94,8 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(locationRoutes)
   await app.register(stockRoutes)
   await app.register(availabilityRoutes)
+  await app.register(stockLoadRoutes, { config })
+  await app.register(eventRoutes)
   await app.register(graphqlRoutes)
   await app.register(webhookRoutes, { tenants: config.tenants })
   await app.register(customRoutes, { routes: config.routes ?? [] })

@@ -56,7 +56,7 @@ export const PROBLEMS = {
   FORBIDDEN: {
     status: 403,
     title: 'Not allowed',
-    when: 'a mutation through `/graphql` for a tenant with `allowMutations: false`; Fluent permission errors',
+    when: 'a mutation through `/graphql`, or `POST /events`, for a tenant with `allowMutations: false`; Fluent permission errors',
     example: { detail: 'this tenant may not run mutations through /graphql' },
     forStatus: true
   },
@@ -94,14 +94,14 @@ export const PROBLEMS = {
   PAYLOAD_TOO_LARGE: {
     status: 413,
     title: 'Request body too large',
-    when: 'body over `BODY_LIMIT_BYTES`, or a `/graphql` document over 100 KB',
+    when: 'body over `BODY_LIMIT_BYTES` (`PUT /stock`: `STOCK_UPLOAD_LIMIT_BYTES`, counted as it arrives), or a `/graphql` document over 100 KB',
     example: { detail: 'Request body is too large' },
     forStatus: true
   },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     title: 'Unsupported media type',
-    when: 'a body that is not `application/json`, or JSON in a charset other than UTF-8',
+    when: 'a body that is not `application/json` (`PUT /stock`: or `text/csv`), or JSON in a charset other than UTF-8',
     example: { detail: 'Unsupported Media Type: text/plain' },
     forStatus: true
   },
@@ -139,7 +139,7 @@ export const PROBLEMS = {
   UPSTREAM_UNAVAILABLE: {
     status: 502,
     title: 'Fluent is unavailable',
-    when: 'Fluent unreachable, 5xx, a body that is not GraphQL JSON, or an answer lacking a field the endpoint answers with (`detail` names it)',
+    when: 'Fluent unreachable, 5xx, a body that is not GraphQL JSON, or an answer lacking a field the endpoint answers with (`detail` names it); a `PUT /stock` that failed after its job was created (`stockLoad` lists what Fluent accepted)',
     example: { detail: 'Fluent failed (HTTP 503)', upstream: { status: 503, codes: [], messages: [] } }
   },
   UPSTREAM_SCHEMA_DRIFT: {
@@ -209,11 +209,19 @@ export const UpstreamUnavailableError = problemError('UPSTREAM_UNAVAILABLE')
 export const UnavailableError = problemError('UNAVAILABLE')
 export const UpstreamTimeoutError = problemError('UPSTREAM_TIMEOUT')
 
+/** What a stock load that failed half-way had already sent: its Fluent job and the batches Fluent accepted. */
+export interface StockLoadProgress {
+  jobId: string
+  entities: number
+  batches: Array<{ id: string, entities: number, status: string }>
+}
+
 /** Extra fields an error may carry into its problem body and headers. */
 export interface ProblemExtras {
   upstream?: UpstreamDetail
   retryAfterSeconds?: number
   errors?: ValidationIssue[]
+  stockLoad?: StockLoadProgress
 }
 
 /** Attaches problem extras (upstream detail, Retry-After, validation issues) to an error. */

@@ -2,8 +2,10 @@
 import type { Tenant } from '../config/tenants.js'
 import type { CallContext, FluentAnswer, FluentClient, GraphqlRequest, RestRequest } from './client.js'
 import { customers } from './customers.js'
+import { events } from './events.js'
 import { fulfilments } from './fulfilments.js'
 import { inventory } from './inventory.js'
+import { jobs } from './jobs.js'
 import { locations } from './locations.js'
 import { me } from './me.js'
 import { orders } from './orders.js'
@@ -31,7 +33,9 @@ const RESOURCES = {
   orders,
   fulfilments,
   locations,
-  inventory
+  inventory,
+  events,
+  jobs
 } satisfies Record<string, Operations>
 
 type Bound<O> = { [K in keyof O]: O[K] extends (caller: Caller, ...args: infer A) => infer R ? (...args: A) => R : never }

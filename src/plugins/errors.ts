@@ -74,7 +74,8 @@ export function toProblem (error: GatewayError, request: FastifyRequest): Proble
     code,
     requestId: request.id,
     ...(errors === undefined ? {} : { errors }),
-    ...(error.upstream === undefined ? {} : { upstream: error.upstream })
+    ...(error.upstream === undefined ? {} : { upstream: error.upstream }),
+    ...(error.stockLoad === undefined ? {} : { stockLoad: error.stockLoad })
   }
 }
 

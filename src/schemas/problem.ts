@@ -18,7 +18,16 @@ export const ProblemSchema = Type.Object({
     status: Type.Integer({ description: 'HTTP status Fluent answered with', examples: [200] }),
     codes: Type.Array(Type.String(), { description: 'Fluent error codes found in its answer', examples: [['C0123E']] }),
     messages: Type.Array(Type.String(), { description: "Fluent's error messages", examples: [['Unique constraint violation']] })
-  }, { description: 'what Fluent said, for failures on the Fluent side' }))
+  }, { description: 'what Fluent said, for failures on the Fluent side' })),
+  stockLoad: Type.Optional(Type.Object({
+    jobId: Type.String({ description: 'the Fluent job the load created', examples: ['42'] }),
+    entities: Type.Integer({ description: 'entities in the batches Fluent accepted', examples: [10000] }),
+    batches: Type.Array(Type.Object({
+      id: Type.String({ description: 'Fluent batch id', examples: ['7'] }),
+      entities: Type.Integer({ description: 'entities in this batch', examples: [5000] }),
+      status: Type.String({ description: 'the batch status when it was accepted', examples: ['PENDING'] })
+    }), { description: 'the batches Fluent accepted before the failure, in order' })
+  }, { description: 'for a PUT /stock that failed after its job was created: what had already been sent (never retried)' }))
 }, { $id: 'Problem', title: 'Problem', description: 'An error, as application/problem+json (RFC 9457)' })
 
 export type Problem = Static<typeof ProblemSchema>

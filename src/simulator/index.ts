@@ -8,12 +8,15 @@ import { readGraphqlBody, runGraphql } from './graphql.js'
 import { removedFieldsProblem, servedSchema } from './schema.js'
 import { commitThenFailProblem, failAfterCommit, takeCommitThenFail } from './commit-then-fail.js'
 import { createWebhookSender } from './webhooks.js'
+import { createRestApis, DEFAULT_JOB_STEP_MS, restFaultProblem } from './rest-apis.js'
 import type {
-  Counters, Faults, GraphqlFailure, GraphqlRecord, IssuedTokenRecord, Simulator, SimulatorAccount, SimulatorOptions, TokenRecord
+  BatchRecord, Counters, EventRecord, Faults, GraphqlFailure, GraphqlRecord, IssuedTokenRecord, JobRecord, Simulator, SimulatorAccount,
+  SimulatorOptions, TokenRecord
 } from './types.js'
 
 export type {
-  Counters, Faults, GraphqlFailure, GraphqlRecord, IssuedTokenRecord, Simulator, SimulatorAccount, SimulatorOptions, TokenRecord
+  BatchRecord, Counters, EventRecord, Faults, GraphqlFailure, GraphqlRecord, IssuedTokenRecord, JobRecord, RestFailure, Simulator,
+  SimulatorAccount, SimulatorOptions, TokenRecord
 } from './types.js'
 export { servedSchema } from './schema.js'
 export { DEMO_SEED } from './seed.js'
@@ -65,7 +68,7 @@ function parseJson (buffer: Buffer): { ok: true, value: unknown } | { ok: false 
   }
 }
 
-function defaultFaults (tokenTtlSeconds: number): Faults {
+function defaultFaults (tokenTtlSeconds: number, jobStepMs = DEFAULT_JOB_STEP_MS): Faults {
   return {
     tokenDelayMs: 0,
     graphqlDelayMs: 0,
@@ -75,7 +78,10 @@ function defaultFaults (tokenTtlSeconds: number): Faults {
     issueRefreshToken: false,
     graphqlFailures: [],
     removedFields: [],
-    commitThenFail: null
+    commitThenFail: null,
+    restFailures: [],
+    restDelayMs: 0,
+    jobStepMs
   }
 }
 
@@ -133,8 +139,11 @@ export function faultsPatchProblem (patch: unknown): string | null {
         if (problem !== null) return problem
         break
       }
-      default:
-        return `unknown fault: ${key}`
+      default: {
+        const problem = restFaultProblem(key, value)
+        if (problem === undefined) return `unknown fault: ${key}`
+        if (problem !== null) return problem
+      }
     }
   }
   return null
@@ -154,8 +163,13 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
   servedSchema()
   const store = new SimulatorStore(accounts, { demoData: options.demoData ?? false })
   const tokens = new TokenRegistry(accounts)
-  const faults = defaultFaults(initialTtl)
-  const counters: Counters = { tokenRequests: 0, graphqlRequests: 0, expiredTokenRequests: 0, unauthorizedRequests: 0 }
+  const faults = defaultFaults(initialTtl, options.jobStepMs)
+  const counters: Counters = {
+    tokenRequests: 0, graphqlRequests: 0, expiredTokenRequests: 0, unauthorizedRequests: 0, eventRequests: 0, jobRequests: 0, batchRequests: 0, restReads: 0
+  }
+  const events: EventRecord[] = []
+  const jobs: JobRecord[] = []
+  const batches: BatchRecord[] = []
   const requests: GraphqlRecord[] = []
   const tokenRequests: TokenRecord[] = []
   const issuedTokens: IssuedTokenRecord[] = []
@@ -172,6 +186,10 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
     if (closing.signal.aborted) return
     await new Promise((resolve) => closing.signal.addEventListener('abort', resolve, { once: true }))
   }
+
+  const restApis = createRestApis({
+    store, tokens, faults, counters, events, jobs, batches, bodyLimit: GRAPHQL_BODY_LIMIT, pause, closed: () => closing.signal.aborted
+  })
 
   function takeFailure (): GraphqlFailure | undefined {
     const head = faults.graphqlFailures[0]
@@ -360,6 +378,10 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
       const json = raw === null ? { ok: false as const } : parseJson(raw)
       return json.ok ? json.value : undefined
     })) return
+    if (path.startsWith('/api/v4.1/')) {
+      await restApis.handle(req, res, path)
+      return
+    }
     if (path.startsWith('/_sim/')) {
       await handleAdmin(req, res, path)
       return
@@ -394,13 +416,17 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
     issuedTokens,
     get webhookPublicKey () { return webhooks.publicKeyPem },
     webhooks,
+    events,
+    jobs,
+    batches,
     revokeTokens: () => { tokens.revokeAccessTokens() },
     reset: () => {
-      Object.assign(faults, defaultFaults(initialTtl))
-      counters.tokenRequests = 0
-      counters.graphqlRequests = 0
-      counters.expiredTokenRequests = 0
-      counters.unauthorizedRequests = 0
+      Object.assign(faults, defaultFaults(initialTtl, options.jobStepMs))
+      for (const name of Object.keys(counters) as Array<keyof Counters>) counters[name] = 0
+      events.length = 0
+      jobs.length = 0
+      batches.length = 0
+      restApis.reset()
       requests.length = 0
       tokenRequests.length = 0
       issuedTokens.length = 0

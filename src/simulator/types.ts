@@ -22,6 +22,16 @@ export interface SimulatorOptions {
   demoData?: boolean
   /** Delays between webhook retries; default Fluent's (immediately, then 2, 4, 8 s). */
   webhookRetryDelaysMs?: number[]
+  /** How long a job batch stays in each of PENDING and RUNNING before it is COMPLETE; default 100 ms. */
+  jobStepMs?: number
+}
+
+/** A failure for Fluent's REST APIs (Event, Job/Batch): like a GraphqlFailure, optionally aimed at some requests only. */
+export interface RestFailure extends GraphqlFailure {
+  /** A regular expression over "METHOD /path" (e.g. "^POST /api/v4.1/job/\\d+/batch$"); default every REST request. */
+  match?: string
+  /** How many matching requests pass through untouched before this entry starts answering; default 0. */
+  skip?: number
 }
 
 export interface GraphqlFailure {
@@ -56,6 +66,12 @@ export interface Faults {
   removedFields: string[]
   /** The next mutations are executed and then their answer is lost (null: off). */
   commitThenFail: CommitThenFail | null
+  /** Each Event or Job/Batch API request takes the first entry that matches it and answers with it instead. */
+  restFailures: RestFailure[]
+  /** Delay before every Event or Job/Batch API answer. */
+  restDelayMs: number
+  /** How long a batch stays PENDING, then RUNNING, before it is COMPLETE (a job follows its batches). */
+  jobStepMs: number
 }
 
 export interface Counters {
@@ -63,6 +79,41 @@ export interface Counters {
   graphqlRequests: number
   expiredTokenRequests: number
   unauthorizedRequests: number
+  /** POST /api/v4.1/event/sync and /event/async received (faulted ones included). */
+  eventRequests: number
+  /** POST /api/v4.1/job received. */
+  jobRequests: number
+  /** POST /api/v4.1/job/{id}/batch received. */
+  batchRequests: number
+  /** GET /api/v4.1/event/{id}, /job/{id} and /job/{id}/batch/{batchId} received. */
+  restReads: number
+}
+
+/** An event the Event API accepted, as Fluent keeps it. */
+export interface EventRecord {
+  id: string
+  mode: 'sync' | 'async'
+  /** The request body as it came. */
+  body: Record<string, unknown>
+  at: number
+}
+
+export interface JobRecord {
+  id: string
+  name: string
+  retailerId: string
+  at: number
+}
+
+/** A batch the Job API accepted, entities included (applied to the store's inventory positions on receipt). */
+export interface BatchRecord {
+  id: string
+  jobId: string
+  action: string
+  entityType: string
+  catalogueRef: string
+  entities: Array<Record<string, unknown>>
+  at: number
 }
 
 export interface GraphqlRecord {
@@ -104,6 +155,12 @@ export interface Simulator {
   webhookPublicKey: string
   /** Sends signed webhooks as Fluent would (send, notify for createOrder, settings with the tamper fault). */
   webhooks: WebhookSender
+  /** Events accepted by the Event API, in order. */
+  events: EventRecord[]
+  /** Jobs created through the Job API, in order. */
+  jobs: JobRecord[]
+  /** Batches accepted by the Job API, in order. */
+  batches: BatchRecord[]
   /** Every access token issued so far becomes invalid (401 on use). */
   revokeTokens: () => void
   /** Clears faults, counters and records (issued tokens included) and puts the store back to its seed; tokens stay valid. */

@@ -18,7 +18,9 @@ describe('simulator admin routes', () => {
     const state = await admin(sim, 'GET', '/_sim/state')
     expect(state.status).toBe(200)
     expect(state.body).toEqual({
-      counters: { tokenRequests: 1, graphqlRequests: 2, expiredTokenRequests: 0, unauthorizedRequests: 1 },
+      counters: {
+        tokenRequests: 1, graphqlRequests: 2, expiredTokenRequests: 0, unauthorizedRequests: 1, eventRequests: 0, jobRequests: 0, batchRequests: 0, restReads: 0
+      },
       faults: {
         tokenDelayMs: 0,
         graphqlDelayMs: 0,
@@ -28,7 +30,10 @@ describe('simulator admin routes', () => {
         issueRefreshToken: false,
         graphqlFailures: [],
         removedFields: [],
-        commitThenFail: null
+        commitThenFail: null,
+        restFailures: [],
+        restDelayMs: 0,
+        jobStepMs: 100
       }
     })
   })
@@ -76,7 +81,9 @@ describe('simulator admin routes', () => {
 
     const answer = await admin(sim, 'POST', '/_sim/reset')
     expect(answer.status).toBe(200)
-    expect(answer.body.counters).toEqual({ tokenRequests: 0, graphqlRequests: 0, expiredTokenRequests: 0, unauthorizedRequests: 0 })
+    expect(answer.body.counters).toEqual({
+      tokenRequests: 0, graphqlRequests: 0, expiredTokenRequests: 0, unauthorizedRequests: 0, eventRequests: 0, jobRequests: 0, batchRequests: 0, restReads: 0
+    })
     expect(answer.body.faults).toMatchObject({ hang: false, tokenTtlSeconds: 3600 })
     expect(sim.requests).toEqual([])
     expect(sim.tokenRequests).toEqual([])
