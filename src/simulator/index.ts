@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { parseJson, readBody, sendJson } from './http.js'
 import { SimulatorStore } from './store.js'
 import { CREDENTIAL_PARAMS, TokenRegistry } from './tokens.js'
 import { readGraphqlBody, runGraphql } from './graphql.js'
@@ -38,35 +39,6 @@ const ADMIN_BODY_LIMIT = 64 * 1024
 const unauthorizedBody = { errors: [{ code: '401', message: 'Unauthorized' }] }
 
 type JsonBody = Record<string, unknown> | unknown[]
-
-function sendJson (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const payload = JSON.stringify(body)
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    ...headers
-  })
-  res.end(payload)
-}
-
-// Reads the whole body; past the limit it keeps draining (so the client sees the answer, not a reset) and returns null.
-async function readBody (req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size <= limit) chunks.push(chunk)
-  }
-  return size > limit ? null : Buffer.concat(chunks)
-}
-
-function parseJson (buffer: Buffer): { ok: true, value: unknown } | { ok: false } {
-  try {
-    return { ok: true, value: JSON.parse(buffer.toString('utf8')) }
-  } catch {
-    return { ok: false }
-  }
-}
 
 function defaultFaults (tokenTtlSeconds: number, jobStepMs = DEFAULT_JOB_STEP_MS): Faults {
   return {

@@ -1,6 +1,7 @@
 // Fluent's REST APIs in the simulator: the Event API and the Job/Batch API, applied to the store's inventory positions.
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { readBody, sendJson } from './http.js'
 import type { Entity, SimulatorStore } from './store.js'
 import type { TokenRegistry } from './tokens.js'
 import type { BatchRecord, Counters, EventRecord, Faults, JobRecord, RestFailure } from './types.js'
@@ -45,26 +46,9 @@ const ENTITY_TYPES: Record<string, string> = {
   PRODUCT_CATALOGUE: 'ProductCatalogue'
 }
 
-function sendJson (res: ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload) })
-  res.end(payload)
-}
-
 /** Fluent's REST error shape. */
 function sendError (res: ServerResponse, status: number, message: string): void {
   sendJson(res, status, { errors: [{ code: String(status), message }] })
-}
-
-// Past the limit it keeps draining (so the client sees the answer, not a reset) and answers null.
-async function readBody (req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size <= limit) chunks.push(chunk)
-  }
-  return size > limit ? null : Buffer.concat(chunks)
 }
 
 function isObject (value: unknown): value is Record<string, unknown> {

@@ -1,8 +1,8 @@
 // End-to-end tests of /orders over real HTTP on the demo seed: what the caller gets back and what Fluent (the simulator) received.
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
-import { DEMO_SEED, startSimulator, type Simulator } from '../../src/simulator/index.js'
+import { describe, expect, inject, it } from 'vitest'
+import { DEMO_SEED } from '../../src/simulator/index.js'
 import { call, expectProblem, type Answer } from '../helpers/call.js'
-import { ACCOUNT, newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
+import { newApiKey, useGateway } from '../helpers/gateway.js'
 
 const ADDRESS = { name: 'Jane Doe', street: '10 Harbour Road', city: 'Sydney', state: 'NSW', postcode: '2000', country: 'AU' }
 
@@ -17,8 +17,6 @@ function hdOrder (ref: string, extra: Record<string, unknown> = {}): Record<stri
 }
 
 describe('/orders', () => {
-  let sim: Simulator
-  let gw: TestGateway
   const noRetailerKey = newApiKey()
 
   async function create (body: unknown, apiKey?: string): Promise<Answer> {
@@ -31,19 +29,11 @@ describe('/orders', () => {
 
   const operations = (): Array<string | undefined> => gw.sim.requests.map((request) => request.operationName)
 
-  beforeAll(async () => {
-    sim = await startSimulator({ accounts: [ACCOUNT], demoData: true })
-    gw = await startGateway({
-      redisUrl: inject('redisUrl'),
-      sim,
-      tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'noretailer', apiKey: noRetailerKey, retailerId: null }]
-    })
-  })
-  afterAll(async () => {
-    await gw.close()
-    await sim.close()
-  })
-  beforeEach(() => { sim.reset() })
+  const gw = useGateway(() => ({
+    redisUrl: inject('redisUrl'),
+    tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'noretailer', apiKey: noRetailerKey, retailerId: null }],
+    simulator: { demoData: true }
+  }))
 
   describe('POST /orders', () => {
     it('creates an HD order for a known customer id with exactly one Fluent call, filling the defaults', async () => {
@@ -145,10 +135,10 @@ describe('/orders', () => {
 
     it('makes one customer for concurrent orders of one new email: a create that meets the duplicate looks the winner up', async () => {
       // Every lookup answers before any create runs, so every request but one loses the race to create.
-      sim.faults.graphqlDelayMs = 100
+      gw.sim.faults.graphqlDelayMs = 100
       const answers = await Promise.all(['R-1', 'R-2', 'R-3'].map(async (ref) =>
         await create(hdOrder(ref, { customer: { email: 'race@example.com', firstName: 'Race' } }))))
-      sim.faults.graphqlDelayMs = 0
+      gw.sim.faults.graphqlDelayMs = 0
 
       expect(answers.map((answer) => answer.status)).toEqual([201, 201, 201])
       expect(new Set(answers.map((answer) => answer.body.customerId)).size).toBe(1)
@@ -198,14 +188,14 @@ describe('/orders', () => {
       const answer = await create(body)
       expectProblem(answer, 400, 'VALIDATION_FAILED', '/orders')
       expect(answer.body.errors.map((error: { path: string }) => error.path)).toContain(path)
-      expect(sim.counters.graphqlRequests).toBe(0)
+      expect(gw.sim.counters.graphqlRequests).toBe(0)
     })
 
     it('answers 400 with no Fluent call when the tenant has no retailer and the body names none', async () => {
       const answer = await create(hdOrder('B-20'), noRetailerKey)
       expectProblem(answer, 400, 'VALIDATION_FAILED', '/orders')
       expect(answer.body.errors).toEqual([{ path: '/body/retailerId', message: expect.stringContaining('no default retailer') }])
-      expect(sim.counters.graphqlRequests).toBe(0)
+      expect(gw.sim.counters.graphqlRequests).toBe(0)
     })
   })
 
@@ -280,7 +270,7 @@ describe('/orders', () => {
       const answer = await call(gw, `/orders?${query}`)
       expectProblem(answer, 400, 'VALIDATION_FAILED', '/orders')
       expect(answer.body.errors.map((error: { path: string }) => error.path)).toContain(`/querystring/${parameter}`)
-      expect(sim.counters.graphqlRequests).toBe(0)
+      expect(gw.sim.counters.graphqlRequests).toBe(0)
     })
   })
 })

@@ -1,33 +1,23 @@
 // End-to-end tests of GET /stock and GET /availability over real HTTP on the demo seed.
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest'
-import { DEMO_SEED, startSimulator, type Simulator } from '../../src/simulator/index.js'
+import { describe, expect, inject, it } from 'vitest'
+import { DEMO_SEED } from '../../src/simulator/index.js'
 import { call, expectProblem } from '../helpers/call.js'
-import { ACCOUNT, newApiKey, startGateway, type TestGateway } from '../helpers/gateway.js'
+import { newApiKey, useGateway } from '../helpers/gateway.js'
 
 const { sydney, melbourne, brisbane } = DEMO_SEED.locations
 
 describe('stock and availability', () => {
-  let sim: Simulator
-  let gw: TestGateway
   const noRetailerKey = newApiKey()
 
   function sent (operationName: string): any[] {
     return gw.sim.requests.filter((request) => request.operationName === operationName).map((request) => request.variables)
   }
 
-  beforeAll(async () => {
-    sim = await startSimulator({ accounts: [ACCOUNT], demoData: true })
-    gw = await startGateway({
-      redisUrl: inject('redisUrl'),
-      sim,
-      tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'noretailer', apiKey: noRetailerKey, retailerId: null }]
-    })
-  })
-  afterAll(async () => {
-    await gw.close()
-    await sim.close()
-  })
-  beforeEach(() => { sim.reset() })
+  const gw = useGateway(() => ({
+    redisUrl: inject('redisUrl'),
+    tenants: [{ id: 'acme', apiKey: newApiKey() }, { id: 'noretailer', apiKey: noRetailerKey, retailerId: null }],
+    simulator: { demoData: true }
+  }))
 
   describe('GET /stock', () => {
     it('lists the positions of a location in the tenant\'s inventory catalogue', async () => {
@@ -84,12 +74,12 @@ describe('stock and availability', () => {
       const answer = await call(gw, `/stock?${query}`)
       expectProblem(answer, 400, 'VALIDATION_FAILED', '/stock')
       expect(answer.body.errors.map((error: { path: string }) => error.path)).toContain(`/querystring/${parameter}`)
-      expect(sim.counters.graphqlRequests).toBe(0)
+      expect(gw.sim.counters.graphqlRequests).toBe(0)
     })
 
     it('answers 400 with no Fluent call for a tenant with neither inventory catalogue nor retailer', async () => {
       expectProblem(await call(gw, '/stock', { apiKey: noRetailerKey }), 400, 'VALIDATION_FAILED', '/stock')
-      expect(sim.counters.graphqlRequests).toBe(0)
+      expect(gw.sim.counters.graphqlRequests).toBe(0)
     })
   })
 
@@ -141,7 +131,7 @@ describe('stock and availability', () => {
       const answer = await call(gw, `/availability?${query}`)
       expectProblem(answer, 400, 'VALIDATION_FAILED', '/availability')
       expect(answer.body.errors.map((error: { path: string }) => error.path)).toContain(`/querystring/${parameter}`)
-      expect(sim.counters.graphqlRequests).toBe(0)
+      expect(gw.sim.counters.graphqlRequests).toBe(0)
     })
   })
 })

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest'
 import { buildApp, type BuildOptions } from '../../src/app.js'
 import { buildConfig, type Config } from '../../src/config/index.js'
 import { startSimulator } from '../../src/simulator/index.js'
-import type { Simulator, SimulatorAccount } from '../../src/simulator/types.js'
+import type { Simulator, SimulatorAccount, SimulatorOptions } from '../../src/simulator/types.js'
 import { apiKeyLine, newApiKey as newKey } from '../../scripts/lib/local.js'
 
 export const ACCOUNT: SimulatorAccount = {
@@ -98,12 +98,14 @@ export interface GatewayOptions {
   tenants?: TestTenant[]
   /** Reuse a running simulator instead of starting one. */
   sim?: Simulator
+  /** Options of the simulator started when `sim` is not given (e.g. demoData). */
+  simulator?: Omit<SimulatorOptions, 'accounts'>
   /** buildApp options beyond the log stream (e.g. webhook forwarding timings). */
   build?: Omit<BuildOptions, 'logStream'>
 }
 
 export async function startGateway (options: GatewayOptions = {}): Promise<TestGateway> {
-  const sim = options.sim ?? await startSimulator({ accounts: [ACCOUNT] })
+  const sim = options.sim ?? await startSimulator({ ...options.simulator, accounts: [ACCOUNT] })
   const apiKey = newApiKey()
   const tenants = options.tenants ?? [{ id: 'acme', apiKey }]
   const config = testConfig(sim.url, tenants, { ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }), ...options.env })

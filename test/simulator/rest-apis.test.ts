@@ -56,10 +56,15 @@ describe('simulator REST APIs', () => {
     expect(sim.batches).toHaveLength(1)
     expect(sim.counters).toMatchObject({ jobRequests: 1, batchRequests: 2 })
 
-    expect((await rest('GET', '/api/v4.1/job/1')).body).toMatchObject({ jobId: '1', status: 'PENDING', batch: [{ batchId: '1', status: 'PENDING' }] })
-    await sleep(50)
+    // Each status is set up by choosing the step length against the batch's age, so a busy machine cannot skip one.
+    sim.faults.jobStepMs = 3_600_000
+    const pending = await rest('GET', '/api/v4.1/job/1')
+    expect(pending.body).toMatchObject({ jobId: '1', status: 'PENDING', batch: [{ batchId: '1', status: 'PENDING' }] })
+    await sleep(300)
+    // RUNNING while step <= age < 2 step: a step of the batch's age now holds for as long again (300 ms at least).
+    sim.faults.jobStepMs = Date.now() - Date.parse(pending.body.batch[0].createdOn)
     expect((await rest('GET', '/api/v4.1/job/1/batch/1')).body).toMatchObject({ batchId: '1', status: 'RUNNING', count: 5000 })
-    await sleep(50)
+    sim.faults.jobStepMs = 1
     expect((await rest('GET', '/api/v4.1/job/1')).body.status).toBe('COMPLETE')
     expect((await rest('GET', '/api/v4.1/job/9')).status).toBe(404)
   })
