@@ -29,6 +29,8 @@ export interface RestRequest {
   path: string
   /** Sent as JSON. */
   body?: unknown
+  /** Sent as is instead of `body`: JSON already serialised (a big batch built without its objects). */
+  json?: string | Buffer
   /** The metric label, e.g. EventAsync. */
   operation: string
 }
@@ -92,7 +94,7 @@ interface CallSpec<R> {
   operation: string
   method: 'GET' | 'POST' | 'PUT'
   path: string
-  body: string | undefined
+  body: string | Buffer | undefined
   /** Reads (queries, GETs) are retried on connection errors, 429 and 502-504; writes only when nothing was sent. */
   retryable: boolean
   /** The result of a usable answer, or undefined when it is not one (then retried when retryable, else httpFailure). */
@@ -247,7 +249,7 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
         operation: request.operation,
         method: request.method,
         path: request.path,
-        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        body: request.json ?? (request.body === undefined ? undefined : JSON.stringify(request.body)),
         retryable: request.method === 'GET',
         accept: acceptRest
       }, context)

@@ -20,6 +20,14 @@ export interface InventoryBatch {
   entities: InventoryEntity[]
 }
 
+/**
+ * An InventoryBatch's JSON around its entities: `head` + the entities' JSON joined by commas + `tail` is the same body
+ * as JSON.stringify of the batch, built without an object per entity (PUT /stock spools entities already serialised).
+ */
+export function inventoryBatchFrame (catalogueRef: string): { head: string, tail: string } {
+  return { head: `{"action":"UPSERT","entityType":"INVENTORY","catalogueRef":${JSON.stringify(catalogueRef)},"entities":[`, tail: ']}' }
+}
+
 /** GET /job/{id}: the job and a line per batch. */
 export interface FluentJobStatus {
   jobId: string
@@ -62,6 +70,14 @@ export const jobs = {
   async sendBatch (fluent: Caller, jobId: string, batch: InventoryBatch): Promise<string> {
     const answer = await fluent.rest<{ id?: unknown }>({
       method: 'POST', path: `/api/v4.1/job/${encodeURIComponent(jobId)}/batch`, body: batch, operation: 'BatchCreate'
+    })
+    return idOf(answer, 'batch')
+  },
+
+  /** The same as sendBatch with the batch already serialised (an InventoryBatch's JSON bytes, e.g. from inventoryBatchFrame). */
+  async sendBatchBody (fluent: Caller, jobId: string, json: Buffer | string): Promise<string> {
+    const answer = await fluent.rest<{ id?: unknown }>({
+      method: 'POST', path: `/api/v4.1/job/${encodeURIComponent(jobId)}/batch`, json, operation: 'BatchCreate'
     })
     return idOf(answer, 'batch')
   },

@@ -29,7 +29,7 @@ export interface HttpAnswer {
 
 export interface Transport {
   /** Throws the circuit's typed 502 without sending anything while the origin's circuit is open. */
-  request: (method: 'GET' | 'POST' | 'PUT', url: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal) => Promise<HttpAnswer>
+  request: (method: 'GET' | 'POST' | 'PUT', url: string, headers: Record<string, string>, body: string | Buffer | undefined, signal: AbortSignal) => Promise<HttpAnswer>
   close: () => Promise<void>
 }
 

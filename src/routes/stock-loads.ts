@@ -11,10 +11,10 @@ import {
   type ProblemExtras, type StockLoadProgress, type ValidationIssue
 } from '../errors.js'
 import type { FluentEvent } from '../fluent/events.js'
-import { MAX_BATCH_ENTITIES, type InventoryBatch } from '../fluent/jobs.js'
+import { MAX_BATCH_ENTITIES, inventoryBatchFrame } from '../fluent/jobs.js'
 import type { FluentView } from '../fluent/view.js'
 import { problemResponses } from '../schemas/problem.js'
-import { csvRows, jsonRows, limitBytes, type ParsedRow } from '../stock/rows.js'
+import { limitBytes, readCsv, readJson, type RowSink } from '../stock/rows.js'
 import { StockSpool } from '../stock/spool.js'
 
 /** At most this many bad rows are listed in one 400; reading stops there. */
@@ -115,17 +115,18 @@ function rejectedRows (issues: ValidationIssue[]): Error {
 }
 
 /** Reads the whole body, checking each row and spooling the good ones; throws (400, 413) before anything is sent. */
-async function spoolUpload (rows: AsyncGenerator<ParsedRow>, spool: StockSpool): Promise<void> {
+async function spoolUpload (read: (sink: RowSink) => Promise<void>, spool: StockSpool): Promise<void> {
   const issues: ValidationIssue[] = []
-  for await (const parsed of rows) {
-    if ('issue' in parsed) {
-      issues.push(parsed.issue)
-      if (issues.length >= MAX_ISSUES) break
-    } else if (issues.length === 0) {
-      const flushing = spool.write(parsed.row)
-      if (flushing !== undefined) await flushing
-    }
-  }
+  await read({
+    row (productRef, locationRef, quantity) {
+      if (issues.length === 0) spool.write(productRef, locationRef, quantity)
+    },
+    issue (issue) {
+      issues.push(issue)
+      return issues.length >= MAX_ISSUES
+    },
+    settle: () => spool.settle()
+  })
   if (issues.length > 0) throw rejectedRows(issues)
   if (spool.rows === 0) throw withExtras(new ValidationFailedError('the stock file holds no rows'), { errors: [{ path: '/body', message: 'holds no rows' }] })
   await spool.finish()
@@ -137,16 +138,12 @@ async function sendLoad (fluent: FluentView, spool: StockSpool, tenant: Tenant):
   const jobId = await fluent.jobs.create({ name: `stock load ${new Date().toISOString()}`, retailerId })
   const progress: StockLoadProgress = { jobId, entities: 0, batches: [] }
   try {
-    for await (const rows of spool.batches(MAX_BATCH_ENTITIES)) {
-      const batch: InventoryBatch = {
-        action: 'UPSERT',
-        entityType: 'INVENTORY',
-        catalogueRef,
-        entities: rows.map((row) => ({ locationRef: row.locationRef, skuRef: row.productRef, qty: row.quantity, correctedQty: 0, retailerId }))
-      }
-      const id = await fluent.jobs.sendBatch(jobId, batch)
-      progress.batches.push({ id, entities: rows.length, status: 'PENDING' })
-      progress.entities += rows.length
+    // The spool holds each row as its INVENTORY entity JSON (with the retailerId): a batch is its lines in the frame.
+    const { head, tail } = inventoryBatchFrame(catalogueRef)
+    for await (const { body, entities } of spool.batches(MAX_BATCH_ENTITIES, head, tail)) {
+      const id = await fluent.jobs.sendBatchBody(jobId, body)
+      progress.batches.push({ id, entities, status: 'PENDING' })
+      progress.entities += entities
     }
   } catch (error) {
     // Never retried: a batch that may have reached Fluent would be applied twice. The caller sees what was accepted.
@@ -229,19 +226,19 @@ const stockLoadRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (ap
       }
     }, async (request, reply) => {
       const tenant = request.tenant
-      stockTarget(tenant)
+      const { retailerId } = stockTarget(tenant)
       const stream = request.body as Readable
       // Not destroyed when reading stops early (413, a bad header): the rest is drained below, so the answer arrives.
       const digest = createHash('sha256')
       const body = limitBytes(stream.iterator({ destroyOnReturn: false }), uploadLimit, digest)
       const isCsv = (request.headers['content-type'] ?? '').toLowerCase().startsWith('text/csv')
-      const spool = await StockSpool.create()
+      const spool = await StockSpool.create(retailerId)
       try {
         const declared = Number(request.headers['content-length'])
         if (Number.isFinite(declared) && declared > uploadLimit) {
           throw new PayloadTooLargeError(`the stock file is larger than the ${uploadLimit} bytes allowed (STOCK_UPLOAD_LIMIT_BYTES)`)
         }
-        await spoolUpload(isCsv ? csvRows(body) : jsonRows(body), spool)
+        await spoolUpload(async (sink) => { await (isCsv ? readCsv(body, sink) : readJson(body, sink)) }, spool)
       } catch (error) {
         if (!stream.readableEnded) {
           // The caller is still sending: read and drop the rest, and close the connection after the answer.

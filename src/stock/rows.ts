@@ -1,20 +1,20 @@
 // Stock file rows as they arrive: CSV (csv-parse) or JSON (@streamparser/json) over a byte-counted stream, each row
 // checked on its own, so a bad row is named by line and column (CSV) or item index (JSON) without holding the file.
 import type { Hash } from 'node:crypto'
-import { pipeline } from 'node:stream/promises'
-import { Readable } from 'node:stream'
 import { TokenParser, TokenType, Tokenizer } from '@streamparser/json'
-import { CsvError, parse } from 'csv-parse'
+import { CsvError, Parser } from 'csv-parse'
 import { PayloadTooLargeError, ValidationFailedError, withExtras, type ValidationIssue } from '../errors.js'
 
-export interface StockRow {
-  productRef: string
-  locationRef: string
-  quantity: number
+/** Where rows go as they are read: valid ones to `row`, bad ones to `issue` (which answers true to stop reading). */
+export interface RowSink {
+  row: (productRef: string, locationRef: string, quantity: number) => void
+  issue: (issue: ValidationIssue) => boolean
+  /** Awaited after each chunk of the body when it answers a promise (the spool catching up). */
+  settle?: () => Promise<void> | undefined
 }
 
-/** Either a valid row or what is wrong with one; the caller decides how many issues to collect. */
-export type ParsedRow = { row: StockRow } | { issue: ValidationIssue }
+/** Either a valid row or what is wrong with one. */
+type ParsedRow = { row: { productRef: string, locationRef: string, quantity: number } } | { issue: ValidationIssue }
 
 export const COLUMNS = ['productRef', 'locationRef', 'quantity'] as const
 /** A bound on refs, so a runaway field (a missing closing quote) is one issue, not a 40 MB ref. */
@@ -50,37 +50,55 @@ function rejected (path: string, message: string): Error {
   return withExtras(new ValidationFailedError(message), { errors: [{ path, message }] })
 }
 
+/** csv-parse's parser without its stream: records are pushed synchronously while `info.lines` is the record's line. */
+interface CsvApi {
+  info: { lines: number }
+  parse: (chunk: Buffer | undefined, end: boolean, push: (record: string[]) => void, close: () => void) => Error | undefined
+}
+
+const CSV_OPTIONS = { bom: true, trim: true, relax_column_count: true, skip_empty_lines: true, max_record_size: 64 * 1024 }
+
+function csvFailure (error: Error): Error {
+  if (error instanceof CsvError) {
+    const line = (error as CsvError & { lines?: number }).lines
+    return rejected(`/body/line/${line ?? 0}`, `line ${line ?? '?'}: ${error.message.replace(/^[^:]*: /, '')}`)
+  }
+  return error
+}
+
 /**
  * CSV rows. The header row names the columns (any order, each of productRef, locationRef, quantity exactly once); a
- * UTF-8 BOM, quoted fields, CRLF or LF line ends and blank lines are taken. csv-parse counts lines for us (`info`).
+ * UTF-8 BOM, quoted fields, CRLF or LF line ends and blank lines are taken. csv-parse's parsing core is driven a chunk
+ * at a time, and its running line count read as each record is pushed: no per-record `info` object, no stream of
+ * records, no promise per row.
  */
-export async function * csvRows (source: AsyncIterable<Buffer>): AsyncGenerator<ParsedRow> {
-  const parser = parse({ bom: true, info: true, trim: true, relax_column_count: true, skip_empty_lines: true, max_record_size: 64 * 1024 })
-  // Feeding runs beside the loop below; its error (413, a dropped connection) reaches the loop through the parser.
-  const feeding = pipeline(Readable.from(source), parser).catch(() => {})
+export async function readCsv (source: AsyncIterable<Buffer>, sink: RowSink): Promise<void> {
+  const api = (new Parser(CSV_OPTIONS) as unknown as { api: CsvApi }).api
   let order: number[] | undefined
-  try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[], info: { lines: number } }>) {
-      const line = info.lines
-      if (order === undefined) {
-        order = headerOrder(record)
-        continue
-      }
-      if (record.length !== order.length) {
-        yield { issue: { path: `/body/line/${line}`, message: `line ${line}: has ${record.length} fields where the header has ${order.length}` } }
-        continue
-      }
-      yield csvRow(record, order, line)
+  let stopped = false
+  const push = (record: string[]): void => {
+    if (stopped) return
+    const line = api.info.lines
+    if (order === undefined) {
+      order = headerOrder(record)
+      return
     }
-  } catch (error) {
-    if (error instanceof CsvError) {
-      const line = (error as CsvError & { lines?: number }).lines
-      throw rejected(`/body/line/${line ?? 0}`, `line ${line ?? '?'}: ${error.message.replace(/^[^:]*: /, '')}`)
+    if (record.length !== order.length) {
+      stopped = sink.issue({ path: `/body/line/${line}`, message: `line ${line}: has ${record.length} fields where the header has ${order.length}` })
+      return
     }
-    throw error
-  } finally {
-    await feeding
+    stopped = csvRow(record, order, line, sink)
   }
+  const close = (): void => {}
+  for await (const chunk of source) {
+    const error = api.parse(chunk, false, push, close)
+    if (error !== undefined) throw csvFailure(error)
+    if (stopped) return
+    const settling = sink.settle?.()
+    if (settling !== undefined) await settling
+  }
+  const error = api.parse(undefined, true, push, close)
+  if (error !== undefined) throw csvFailure(error)
   if (order === undefined) throw rejected('/body/line/1', `line 1: the header row (${COLUMNS.join(',')}) is missing`)
 }
 
@@ -101,13 +119,14 @@ function headerOrder (header: string[]): number[] {
   return COLUMNS.map((column) => indexes.get(column) as number)
 }
 
-function csvRow (record: string[], order: number[], line: number): ParsedRow {
+/** Checks one record; a valid row goes to the sink. Answers true when the sink says to stop. */
+function csvRow (record: string[], order: number[], line: number, sink: RowSink): boolean {
   const [productIndex, locationIndex, quantityIndex] = order as [number, number, number]
   const productRef = record[productIndex] ?? ''
   const locationRef = record[locationIndex] ?? ''
   const quantity = record[quantityIndex] ?? ''
-  const at = (index: number, column: string, problem: string): ParsedRow =>
-    ({ issue: { path: `/body/line/${line}/column/${index + 1}`, message: `line ${line}, column ${index + 1} (${column}): ${problem}` } })
+  const at = (index: number, column: string, problem: string): boolean =>
+    sink.issue({ path: `/body/line/${line}/column/${index + 1}`, message: `line ${line}, column ${index + 1} (${column}): ${problem}` })
   const productProblem = refProblem(productRef)
   if (productProblem !== null) return at(productIndex, 'productRef', productProblem)
   const locationProblem = refProblem(locationRef)
@@ -115,7 +134,8 @@ function csvRow (record: string[], order: number[], line: number): ParsedRow {
   if (!/^\d{1,10}$/.test(quantity) || Number(quantity) > MAX_QUANTITY) {
     return at(quantityIndex, 'quantity', `must be a non-negative integer, got ${quote(quantity)}`)
   }
-  return { row: { productRef, locationRef, quantity: Number(quantity) } }
+  sink.row(productRef, locationRef, Number(quantity))
+  return false
 }
 
 function jsonItem (value: unknown, index: number): ParsedRow {
@@ -140,7 +160,7 @@ function jsonItem (value: unknown, index: number): ParsedRow {
  * JSON rows of `{"items": [{productRef, locationRef, quantity}, ...]}`. The tokenizer's tokens are watched at the top
  * level (an object with `items` only, an array there) and the parser keeps no finished item: memory holds one item.
  */
-export async function * jsonRows (source: AsyncIterable<Buffer>): AsyncGenerator<ParsedRow> {
+export async function readJson (source: AsyncIterable<Buffer>, sink: RowSink): Promise<void> {
   const tokenizer = new Tokenizer()
   const parser = new TokenParser({ paths: ['$.items.*'], keepStack: false })
   const ready: ParsedRow[] = []
@@ -203,7 +223,9 @@ export async function * jsonRows (source: AsyncIterable<Buffer>): AsyncGenerator
       fail(`the body is not valid JSON: ${(error as Error).message}`)
     }
     if (failure !== undefined) throw failure
-    yield * ready.splice(0)
+    if (deliver(ready, sink)) return
+    const settling = sink.settle?.()
+    if (settling !== undefined) await settling
   }
   if (!tokenizer.isEnded) {
     try {
@@ -215,5 +237,18 @@ export async function * jsonRows (source: AsyncIterable<Buffer>): AsyncGenerator
   if (failure === undefined && (!tokenizer.isEnded || depth !== 0)) fail('the body ends before its JSON does')
   if (failure === undefined && !sawItems) failure = rejected('/body/items', "/body must have required property 'items'")
   if (failure !== undefined) throw failure
-  yield * ready.splice(0)
+  deliver(ready, sink)
+}
+
+/** Hands the rows read so far to the sink and empties the list; answers true when the sink says to stop. */
+function deliver (ready: ParsedRow[], sink: RowSink): boolean {
+  for (const parsed of ready) {
+    if ('issue' in parsed) {
+      if (sink.issue(parsed.issue)) return true
+    } else {
+      sink.row(parsed.row.productRef, parsed.row.locationRef, parsed.row.quantity)
+    }
+  }
+  ready.length = 0
+  return false
 }
