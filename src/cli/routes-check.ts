@@ -10,7 +10,7 @@ import { builtInDocuments, documentProblems } from '../fluent/documents.js'
 import { fluentSchema } from '../fluent/schema.js'
 
 /** Every problem of the built-in documents and the routes file (when given) against one schema. */
-export function problemsAgainst (schema: GraphQLSchema, routesFile: unknown): string[] {
+function problemsAgainst (schema: GraphQLSchema, routesFile: unknown): string[] {
   const problems: string[] = []
   for (const { name, document } of builtInDocuments()) {
     for (const problem of documentProblems(schema, document)) problems.push(`built-in ${name}: ${problem}`)

@@ -22,7 +22,7 @@ export interface RedisVariables {
 }
 
 /** Parses `host:port,host:port` (IPv6 hosts in brackets); throws naming the variable. */
-export function parseHostList (value: string, variable: string): HostPort[] {
+function parseHostList (value: string, variable: string): HostPort[] {
   const hosts = value.split(',').map((item) => item.trim()).filter((item) => item !== '').map((item) => {
     const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(item)
     const port = Number(match?.[2])

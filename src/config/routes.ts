@@ -13,11 +13,11 @@ import { builtInDocuments } from '../fluent/documents.js'
 import { collectFields, fieldType, inputSchema, isTextInput, selectionContext, valueSchema, type JsonSchema, type SelectionContext } from '../fluent/json-schema.js'
 import { fluentSchema } from '../fluent/schema.js'
 
-export const ROUTE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
-export const TENANT_SOURCES = ['retailerId', 'catalogueRef', 'inventoryCatalogueRef', 'virtualCatalogueRef'] as const
+const ROUTE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
+const TENANT_SOURCES = ['retailerId', 'catalogueRef', 'inventoryCatalogueRef', 'virtualCatalogueRef'] as const
 type TenantSource = typeof TENANT_SOURCES[number]
 
-export const RouteEntrySchema = Type.Object({
+const RouteEntrySchema = Type.Object({
   // Also the metric label and the drift key: the same characters a Prometheus label value of an operation may hold.
   operationId: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }),
   method: Type.Union(ROUTE_METHODS.map((method) => Type.Literal(method))),
@@ -32,7 +32,7 @@ export const RouteEntrySchema = Type.Object({
   tags: Type.Optional(Type.Array(Type.String({ minLength: 1 })))
 }, { additionalProperties: false })
 
-export const RoutesFileSchema = Type.Object({
+const RoutesFileSchema = Type.Object({
   routes: Type.Array(RouteEntrySchema)
 }, { additionalProperties: false })
 

@@ -6,7 +6,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { parse as parseYaml } from 'yaml'
 
-export const TenantSchema = Type.Object({
+const TenantSchema = Type.Object({
   id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
   apiKeys: Type.Array(Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }), { minItems: 1 }),
   fluent: Type.Object({
@@ -30,7 +30,7 @@ export const TenantSchema = Type.Object({
   }, { additionalProperties: false }))
 }, { additionalProperties: false })
 
-export const TenantsFileSchema = Type.Object({
+const TenantsFileSchema = Type.Object({
   tenants: Type.Array(TenantSchema, { minItems: 1 })
 }, { additionalProperties: false })
 
@@ -62,7 +62,7 @@ export interface Tenant {
 }
 
 /** A PEM public key, or base64 of its DER SubjectPublicKeyInfo (what Fluent's settings show); must be RSA. */
-export function parseWebhookPublicKey (text: string): KeyObject {
+function parseWebhookPublicKey (text: string): KeyObject {
   const trimmed = text.trim()
   const key = trimmed.startsWith('-----BEGIN')
     ? createPublicKey(trimmed)

@@ -11,7 +11,7 @@ interface Logger {
 }
 
 /** How often Redis is pinged: while up, so a silent outage (a paused server) shows in /readyz; while down, to notice recovery. */
-export const PROBE_INTERVAL_MS = 1_000
+const PROBE_INTERVAL_MS = 1_000
 
 /** Tracks whether Redis answers; callers skip Redis entirely while it is down, and a background ping notices its return. */
 export class RedisHealthTracker implements RedisHealth {

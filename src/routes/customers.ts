@@ -65,7 +65,7 @@ export function toCreateCustomerInput (body: CreateCustomerBody, tenant: Tenant)
   }
 }
 
-export function toCustomer (customer: FluentCustomer): Customer {
+function toCustomer (customer: FluentCustomer): Customer {
   return {
     id: customer.id,
     username: customer.username ?? null,

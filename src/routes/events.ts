@@ -45,7 +45,7 @@ const AsyncAnswerSchema = Type.Object({
 
 type EventBody = Static<typeof EventBodySchema>
 
-export function toFluentEvent (body: EventBody, tenant: Tenant): FluentEvent {
+function toFluentEvent (body: EventBody, tenant: Tenant): FluentEvent {
   if ((body.entityRef === undefined) === (body.entityId === undefined)) {
     throw withExtras(new ValidationFailedError('give exactly one of entityRef and entityId'), {
       errors: [{ path: '/body/entityRef', message: 'exactly one of entityRef and entityId is required' }]

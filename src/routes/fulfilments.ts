@@ -19,7 +19,7 @@ const FulfilmentQuerySchema = Type.Object({
   ...PageQuerySchema
 }, { additionalProperties: false })
 
-export function toFulfilment (fulfilment: FluentFulfilment): Fulfilment {
+function toFulfilment (fulfilment: FluentFulfilment): Fulfilment {
   return {
     id: fulfilment.id,
     ref: fulfilment.ref ?? null,

@@ -12,7 +12,7 @@ const LocationParamsSchema = Type.Object({ ref: RefSchema('location reference', 
 
 const LocationQuerySchema = Type.Object({ ...PageQuerySchema }, { additionalProperties: false })
 
-export function toLocation (location: FluentLocation): Location {
+function toLocation (location: FluentLocation): Location {
   const address = location.primaryAddress
   return {
     id: location.id,

@@ -6,7 +6,7 @@ import type { FluentUser } from '../fluent/me.js'
 import { problemResponses } from '../schemas/problem.js'
 import { UserSchema, type User } from '../schemas/user.js'
 
-export function toUser (user: FluentUser): User {
+function toUser (user: FluentUser): User {
   return {
     id: user.id,
     ref: user.ref,

@@ -61,7 +61,7 @@ const DeliveryAddressSchema = Type.Object({
   longitude: Type.Optional(Type.Number({ minimum: -180, maximum: 180, description: 'longitude', examples: [151.21] }))
 }, { additionalProperties: false, description: 'the delivery address; Fluent gets it with ref `{orderRef}-DELIVERY`' })
 
-export const CreateOrderBodySchema = Type.Object({
+const CreateOrderBodySchema = Type.Object({
   ref: Type.String({ minLength: 1, maxLength: 100, description: 'order reference, unique per retailer', examples: ['HD-10001'] }),
   type: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: 'order type, which picks the Fluent workflow: HD (the default), CC, or another the account has', examples: ['HD'] })),
   retailerId: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: "Fluent retailer id; the tenant's default when left out", examples: ['1'] })),
@@ -157,7 +157,7 @@ async function recoverOrder (request: FastifyRequest): Promise<Recovered | undef
   return { status: 201, headers: { location: `/orders/${encodeURIComponent(order.ref ?? body.ref)}` }, body: order }
 }
 
-export function toOrder (order: FluentOrder): Order {
+function toOrder (order: FluentOrder): Order {
   return {
     id: order.id,
     ref: order.ref ?? null,

@@ -16,7 +16,7 @@ const PriceSchema = Type.Object({
   type: Type.Optional(Type.String({ minLength: 1, maxLength: 50, description: 'price type; RRP when left out', examples: ['RRP'] }))
 }, { additionalProperties: false, description: 'a price' })
 
-export const CreateProductBodySchema = Type.Object({
+const CreateProductBodySchema = Type.Object({
   ref: Type.String({ minLength: 1, maxLength: 100, description: 'product reference, unique in its catalogue', examples: ['SKU-1001'] }),
   name: Type.String({ minLength: 1, maxLength: 255, description: 'product name', examples: ['Trail Runner 2'] }),
   gtin: Type.String({ minLength: 1, maxLength: 20, description: 'GTIN (EAN/UPC)', examples: ['09312345678907'] }),
@@ -62,7 +62,7 @@ export function toCreateProductInput (body: CreateProductBody, tenant: Tenant): 
   }
 }
 
-export function toProduct (product: FluentProduct): Product {
+function toProduct (product: FluentProduct): Product {
   return {
     id: product.id,
     ref: product.ref,

@@ -92,7 +92,7 @@ function stockTarget (tenant: Tenant): { retailerId: string, catalogueRef: strin
   return { retailerId, catalogueRef }
 }
 
-export function toDeltaEvent (body: AdjustmentsBody, key: string, tenant: Tenant): FluentEvent {
+function toDeltaEvent (body: AdjustmentsBody, key: string, tenant: Tenant): FluentEvent {
   const { retailerId, catalogueRef } = stockTarget(tenant)
   return {
     name: 'INVENTORY_DELTA',

@@ -10,7 +10,7 @@ import { ENTRY_ID, OutboxUnavailableError } from '../webhooks/outbox.js'
 import { verifyFluentSignature } from '../webhooks/signature.js'
 
 /** Fluent's webhooks are small; this bounds what an unauthenticated caller makes the gateway read and verify. */
-export const WEBHOOK_BODY_LIMIT = 256 * 1024
+const WEBHOOK_BODY_LIMIT = 256 * 1024
 /** Fluent retries after 2, 4 and 8 s: ask for the first of those. */
 const RETRY_AFTER_SECONDS = 2
 const MAX_EVENT_ID_LENGTH = 256

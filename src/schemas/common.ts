@@ -15,7 +15,7 @@ export const AttributeSchema = Type.Object({
 export type Attribute = Static<typeof AttributeSchema>
 
 /** An attribute in a request body: Fluent's AttributeInput.value is Json!, so a null value is refused here rather than by Fluent. */
-export const AttributeInputSchema = Type.Object({
+const AttributeInputSchema = Type.Object({
   name: Type.String({ minLength: 1, description: 'attribute name', examples: ['loyaltyTier'] }),
   type: Type.String({ minLength: 1, description: 'Fluent attribute type, e.g. STRING, INTEGER, JSON', examples: ['STRING'] }),
   value: Type.Not(Type.Null(), { description: 'the value, any JSON but null', examples: ['GOLD'] })

@@ -32,7 +32,7 @@ export const DEFAULT_ACCOUNT: Readonly<SimulatorAccount> = Object.freeze({
 })
 
 /** Fluent's request body limit. */
-export const GRAPHQL_BODY_LIMIT = 2 * 1024 * 1024
+const GRAPHQL_BODY_LIMIT = 2 * 1024 * 1024
 const TOKEN_BODY_LIMIT = 64 * 1024
 const ADMIN_BODY_LIMIT = 64 * 1024
 
@@ -79,7 +79,7 @@ function faultFailureProblem (failure: unknown, index: number): string | null {
 }
 
 /** Checks a PATCH /_sim/faults body; returns what is wrong with it, or null. */
-export function faultsPatchProblem (patch: unknown): string | null {
+function faultsPatchProblem (patch: unknown): string | null {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return 'body must be a JSON object'
   for (const [key, value] of Object.entries(patch)) {
     switch (key) {

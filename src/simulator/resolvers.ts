@@ -18,12 +18,12 @@ type Args = Record<string, unknown>
 type Resolver = GraphQLFieldResolver<unknown, ResolverContext, Args>
 
 /** Page size when a query gives neither `first` nor `last` (Fluent's default). */
-export const DEFAULT_PAGE_SIZE = 100
+const DEFAULT_PAGE_SIZE = 100
 
 const CURSOR_PREFIX = 'cursor:'
 const PAGING_ARGS = new Set(['first', 'last', 'before', 'after'])
 
-export function encodeCursor (id: string): string {
+function encodeCursor (id: string): string {
   return Buffer.from(CURSOR_PREFIX + id).toString('base64')
 }
 
@@ -39,7 +39,7 @@ interface Connection {
 }
 
 // Relay pagination over the id order: after/before narrow the list, then first, then last. No endCursor: Fluent has none.
-export function connectionOf (all: Entity[], args: Args): Connection {
+function connectionOf (all: Entity[], args: Args): Connection {
   const first = args.first as number | null | undefined
   const last = args.last as number | null | undefined
   if ((first != null && first < 0) || (last != null && last < 0)) {
@@ -148,7 +148,7 @@ function requireInput<T> (args: Args): T {
 const RADIANS = Math.PI / 180
 
 /** Great-circle distance in kilometres between two points. */
-export function haversineKm (a: { latitude: number, longitude: number }, b: { latitude: number, longitude: number }): number {
+function haversineKm (a: { latitude: number, longitude: number }, b: { latitude: number, longitude: number }): number {
   const dLat = (b.latitude - a.latitude) * RADIANS
   const dLon = (b.longitude - a.longitude) * RADIANS
   const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.latitude * RADIANS) * Math.cos(b.latitude * RADIANS) * Math.sin(dLon / 2) ** 2

@@ -74,7 +74,7 @@ export interface CreateOrderInput {
 }
 
 /** The GraphQL types the simulator keeps; a root field whose node type is one of these is served generically. */
-export const STORED_TYPES = [
+const STORED_TYPES = [
   'Retailer', 'ProductCatalogue', 'InventoryCatalogue', 'VirtualCatalogue', 'User', 'Customer', 'StandardProduct',
   'Location', 'InventoryPosition', 'VirtualPosition', 'Order', 'Fulfilment'
 ] as const

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 
 /** Fluent retries a failed delivery immediately, then after 2, 4 and 8 s. */
-export const FLUENT_RETRY_DELAYS_MS: readonly number[] = [0, 2_000, 4_000, 8_000]
+const FLUENT_RETRY_DELAYS_MS: readonly number[] = [0, 2_000, 4_000, 8_000]
 
 /** What goes wrong on purpose: the body changed after signing, or the signature itself. */
 export type WebhookTamper = 'none' | 'body' | 'signature'

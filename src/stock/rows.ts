@@ -16,7 +16,7 @@ export interface RowSink {
 /** Either a valid row or what is wrong with one. */
 type ParsedRow = { row: { productRef: string, locationRef: string, quantity: number } } | { issue: ValidationIssue }
 
-export const COLUMNS = ['productRef', 'locationRef', 'quantity'] as const
+const COLUMNS = ['productRef', 'locationRef', 'quantity'] as const
 /** A bound on refs, so a runaway field (a missing closing quote) is one issue, not a 40 MB ref. */
 export const MAX_REF_LENGTH = 255
 /** Fluent's Int. */

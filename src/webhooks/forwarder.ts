@@ -67,7 +67,7 @@ end
 return -1`
 
 /** Full jitter: a uniformly random delay below min(max, base × 2^attempt) (AWS architecture blog, "Exponential Backoff And Jitter"). */
-export function backoffDelay (attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+function backoffDelay (attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
   return Math.floor(random() * Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1)))
 }
 
