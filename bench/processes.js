@@ -1,6 +1,6 @@
 // Child processes of the bench: a private redis-server, forked helpers, the gateway; all killed when the bench exits.
 import { fork, spawn, spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import { freePort, killTracked, startRedisServer, stopChild, track, waitForHealthy, within } from '../scripts/lib/local.js'
 
 /** Kills every child the bench started (scripts/lib/local.js also does on exit). */
@@ -31,14 +31,19 @@ export async function forkHelper (file, env = {}) {
   return { child, pid: child.pid, ...first }
 }
 
-/** Starts `node [nodeArgs] dist/server.js` with `env` only, stdout to /dev/null, and waits until /healthz answers. */
-export async function startGateway ({ cwd, env, nodeArgs = [] }) {
+/**
+ * Starts `node [nodeArgs] dist/server.js` with `env` only and waits until /healthz answers. Its stdout (the access log)
+ * is appended to `logFile`, a real file as in production, or goes to /dev/null without one.
+ */
+export async function startGateway ({ cwd, env, nodeArgs = [], logFile }) {
   const port = await freePort()
+  const out = logFile === undefined ? 'ignore' : openSync(logFile, 'a')
   const child = track(spawn(process.execPath, [...nodeArgs, 'dist/server.js'], {
     cwd,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), ...env },
-    stdio: ['ignore', 'ignore', 'pipe']
+    stdio: ['ignore', out, 'pipe']
   }))
+  if (typeof out === 'number') closeSync(out)
   let stderr = ''
   child.stderr.on('data', (chunk) => { stderr = (stderr + chunk.toString()).slice(-4000) })
   const origin = `http://127.0.0.1:${port}`

@@ -1,5 +1,5 @@
 // HTTP to Fluent: one undici keep-alive pool and one circuit breaker per origin, every call bounded by the caller's deadline.
-import { Agent, request } from 'undici'
+import { Agent } from 'undici'
 import { CircuitBreaker, type CircuitOptions, type CircuitState } from './circuit.js'
 
 /** Hooks the transport reports to, beside the client's FluentObserver (metrics attach here). */
@@ -55,23 +55,27 @@ export function createTransport (options: TransportOptions = {}): Transport {
       observer?.circuit?.(origin, state)
     }
   })
+  // A tenant's base URL is the prefix of every URL it calls: its origin is parsed once, not once per call (undici's
+  // request(url) would build a URL object every time); the path is what follows that prefix.
   const origins = new Map<string, string>()
-  const originOf = (url: string): string => {
-    let origin = origins.get(url)
+  const target = (url: string): { origin: string, path: string } => {
+    const end = url.indexOf('/', url.indexOf('//') + 2)
+    const head = end === -1 ? url : url.slice(0, end)
+    let origin = origins.get(head)
     if (origin === undefined) {
-      origin = new URL(url).origin
-      origins.set(url, origin)
+      origin = new URL(head).origin
+      origins.set(head, origin)
     }
-    return origin
+    return { origin, path: end === -1 ? '/' : url.slice(end) }
   }
 
   return {
     async request (method, url, headers, body, signal) {
-      const origin = originOf(url)
+      const { origin, path } = target(url)
       breaker.admit(origin)
       let answer: HttpAnswer
       try {
-        const response = await request(url, { method, headers, body, signal, dispatcher: agent })
+        const response = await agent.request({ origin, path, method, headers, body, signal })
         answer = { status: response.statusCode, headers: response.headers, text: await response.body.text() }
       } catch (error) {
         // Connection errors and deadline aborts alike: Fluent did not answer.
