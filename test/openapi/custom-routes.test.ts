@@ -12,6 +12,7 @@ import { buildApp } from '../../src/app.js'
 import { loadEnv } from '../../src/config/env.js'
 import { parseRoutes, readRoutesFile, type RouteEntry } from '../../src/config/routes.js'
 import { parseTenants } from '../../src/config/tenants.js'
+import { propertiesOf } from '../helpers/openapi.js'
 
 type Json = Record<string, any>
 
@@ -36,20 +37,6 @@ const MORE: RouteEntry[] = [{
   variables: { ref: 'path.ref' },
   result: 'order'
 }]
-
-function propertiesOf (schema: unknown, where: string): Array<[string, Json]> {
-  if (schema === null || typeof schema !== 'object') return []
-  const node = schema as Json
-  const found: Array<[string, Json]> = []
-  for (const [name, property] of Object.entries((node.properties ?? {}) as Record<string, Json>)) {
-    found.push([`${where}.${name}`, property], ...propertiesOf(property, `${where}.${name}`))
-  }
-  if (node.items !== undefined) found.push(...propertiesOf(node.items, `${where}[]`))
-  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
-    for (const [index, branch] of ((node[key] ?? []) as Json[]).entries()) found.push(...propertiesOf(branch, `${where}/${key}${index}`))
-  }
-  return found
-}
 
 describe('OpenAPI for operator routes', () => {
   let app: FastifyInstance

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { OPENAPI_YAML_PATH } from '../../src/cli/openapi.js'
+import { propertiesOf } from '../helpers/openapi.js'
 
 type Json = Record<string, unknown>
 
@@ -34,24 +35,6 @@ const PUBLIC = ['healthz', 'readyz', 'receiveFluentWebhook']
 
 const isAuthenticated = (operation: Operation): boolean => !(Array.isArray(operation.security) && operation.security.length === 0)
 const hasExample = (schema: Json): boolean => schema.example !== undefined || (Array.isArray(schema.examples) && schema.examples.length > 0)
-
-/**
- * Every place a field is described: [where, schema] for each property of each object schema, each array item,
- * each anyOf/oneOf/allOf branch, found by walking down from `schema`.
- */
-function propertiesOf (schema: unknown, where: string): Array<[string, Json]> {
-  if (schema === null || typeof schema !== 'object') return []
-  const node = schema as Json
-  const found: Array<[string, Json]> = []
-  for (const [name, property] of Object.entries((node.properties ?? {}) as Record<string, Json>)) {
-    found.push([`${where}.${name}`, property], ...propertiesOf(property, `${where}.${name}`))
-  }
-  if (node.items !== undefined) found.push(...propertiesOf(node.items, `${where}[]`))
-  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
-    for (const [index, branch] of ((node[key] ?? []) as Json[]).entries()) found.push(...propertiesOf(branch, `${where}/${key}${index}`))
-  }
-  return found
-}
 
 /** A schema shows an example in Swagger UI when it has one, or when it is a $ref, or an object or array made only of parts that do. */
 function showsExample (schema: Json): boolean {
