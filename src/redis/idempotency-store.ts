@@ -130,7 +130,14 @@ export class IdempotencyStore {
       try {
         const answer = await this.#run(async () => await this.#client().eval(BEGIN, 1, key, value, this.#lockTtlMs) as string | [string])
         if (typeof answer === 'string') return { kind: 'acquired', lock: { key, value, where: 'redis', ambiguous: this.#ambiguousFingerprint(key, answer) } }
-        return this.#result(key, answer[0], 'redis')
+        const [stored] = answer
+        // An answer or marker sealed with another TOKEN_ENCRYPTION_KEY (rotated) can never be replayed: take the key over
+        // rather than answer "in flight" until it expires. A lock stays a lock: its TTL ends it.
+        if (!stored.startsWith('F:') && this.#decode(key, stored, 'redis') === undefined) {
+          const taken = await this.#run(async () => await this.#client().eval(SWAP, 1, key, stored, value, this.#lockTtlMs))
+          if (taken === 1) return { kind: 'acquired', lock: { key, value, where: 'redis', ambiguous: undefined } }
+        }
+        return this.#result(key, stored, 'redis')
       } catch {
         // Fall through: this process alone guards the key until Redis is back.
       }
@@ -206,7 +213,7 @@ export class IdempotencyStore {
         return { kind: 'done', fingerprint: record.fingerprint, answer: record.answer }
       }
     }
-    // A lock, or a record that does not open (another encryption key): the key is busy, not free to run again.
+    // A lock (or, when it could not be taken over, a record that does not open): the key is busy, not free to run again.
     return { kind: 'in_flight' }
   }
 

@@ -30,6 +30,23 @@ describe('IdempotencyStore', () => {
     })
   }
 
+  it('takes over a record sealed with another encryption key (a rotated TOKEN_ENCRYPTION_KEY) instead of calling it in flight', async () => {
+    const prefix = `st${randomBytes(4).toString('hex')}:`
+    const sealedWith = (encryptionKey: Buffer): IdempotencyStore =>
+      new IdempotencyStore({ redis: { client: redis, health: health(true) }, prefix, ttlMs: 60_000, lockTtlMs: 1_000, encryptionKey })
+    const before = sealedWith(randomBytes(32))
+    const key = before.key('acme', 'rotated')
+    const first = await before.begin(key, 'f1')
+    if (first.kind !== 'acquired') throw new Error('expected the lock')
+    await before.complete(first.lock, 'f1', answer)
+
+    const after = sealedWith(randomBytes(32))
+    const retry = await after.begin(key, 'f1')
+    expect(retry.kind).toBe('acquired')
+    // Any other replica now meets the new lock: in flight until it is answered.
+    expect((await sealedWith(randomBytes(32)).begin(key, 'f1')).kind).toBe('in_flight')
+  })
+
   it('keeps an ambiguous marker that a retry takes over and puts back when it releases', async () => {
     const prefix = `st${randomBytes(4).toString('hex')}:`
     const store = new IdempotencyStore({ redis: { client: redis, health: health(true) }, prefix, ttlMs: 60_000, lockTtlMs: 1_000 })
