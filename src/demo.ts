@@ -54,8 +54,18 @@ Try:
   curl -s ${base}/locations/${DEMO_SEED.locations.sydney} -H 'Authorization: Bearer ${apiKey}'
   curl -s '${base}/stock?locationRef=${DEMO_SEED.locations.sydney}' -H 'Authorization: Bearer ${apiKey}'
   curl -s '${base}/availability?items=MUG-BLUE:2,CAP-BLACK&near=-33.8688,151.2093' -H 'Authorization: Bearer ${apiKey}'
+  curl -s -X POST ${base}/stock/adjustments -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' -H 'Idempotency-Key: pos-1-sale-1' \\
+       -d '{"items":[{"productRef":"MUG-BLUE","locationRef":"${DEMO_SEED.locations.sydney}","delta":-1}]}'
+  printf 'productRef,locationRef,quantity\\nMUG-BLUE,${DEMO_SEED.locations.sydney},40\\n' | curl -s -i -X PUT ${base}/stock -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: text/csv' --data-binary @-
+  curl -s -X POST ${base}/events -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' \\
+       -d '{"name":"PICK_CONFIRMED","entityType":"ORDER","entityRef":"${DEMO_SEED.orderRef}"}'
+  # the same create twice with one Idempotency-Key: the second answer is the first, replayed (Idempotent-Replayed: true)
+  curl -s -i -X POST ${base}/customers -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' \\
+       -d '{"email":"kim.ng@example.com","firstName":"Kim"}'
   curl -s -X POST ${simulator.url}/_sim/webhooks/send -d '{"url":"${base}/webhooks/fluent/demo","event":{"name":"FULFILMENT_CREATED"}}'
   curl -s '${base}/webhook-events' -H 'Authorization: Bearer ${apiKey}'
+
+Operator routes: start with ROUTES_FILE=routes.example.yaml to serve the example routes under /x/ (see /docs, tag custom).
 
 The simulator signs webhooks with this key (the demo tenant's webhooks.publicKey):
 ${simulator.webhookPublicKey}
