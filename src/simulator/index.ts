@@ -262,11 +262,8 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
       return
     }
 
-    const authorization = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
-    const check = authorization === null ? { state: 'unknown' as const } : tokens.check(authorization[1] ?? '')
+    const check = tokens.authorize(req.headers.authorization, counters)
     if (check.state !== 'valid') {
-      counters.unauthorizedRequests++
-      if (check.state === 'expired') counters.expiredTokenRequests++
       answer(401, unauthorizedBody)
       return
     }

@@ -347,11 +347,8 @@ export function createRestApis (options: RestApisOptions): RestApis {
       sendError(res, 413, 'Request body exceeds 2 MB')
       return
     }
-    const authorization = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
-    const check = authorization === null ? { state: 'unknown' as const } : tokens.check(authorization[1] ?? '')
+    const check = tokens.authorize(req.headers.authorization, counters)
     if (check.state !== 'valid') {
-      counters.unauthorizedRequests++
-      if (check.state === 'expired') counters.expiredTokenRequests++
       sendError(res, 401, 'Unauthorized')
       return
     }

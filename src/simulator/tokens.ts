@@ -1,6 +1,6 @@
 // OAuth side of the Fluent simulator: the password and refresh_token grants, and the tokens they issue.
 import { randomBytes } from 'node:crypto'
-import type { Faults, SimulatorAccount } from './types.js'
+import type { Counters, Faults, SimulatorAccount } from './types.js'
 
 export interface TokenAnswer {
   status: number
@@ -75,6 +75,17 @@ export class TokenRegistry {
   /** The account a refresh token belongs to, without spending it (for request records). */
   refreshTokenOwner (refreshToken: string): SimulatorAccount | undefined {
     return this.refreshTokens.get(refreshToken)
+  }
+
+  /** The bearer token of an Authorization header, checked; a refusal is counted (expired ones also on their own). */
+  authorize (header: string | undefined, counters: Pick<Counters, 'unauthorizedRequests' | 'expiredTokenRequests'>): TokenCheck {
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
+    const check = bearer === null ? { state: 'unknown' as const } : this.check(bearer[1] ?? '')
+    if (check.state !== 'valid') {
+      counters.unauthorizedRequests++
+      if (check.state === 'expired') counters.expiredTokenRequests++
+    }
+    return check
   }
 
   check (accessToken: string, now = Date.now()): TokenCheck {
