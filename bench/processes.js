@@ -31,11 +31,19 @@ export async function forkHelper (file, env = {}) {
   return { child, pid: child.pid, ...first }
 }
 
+/** The V8 flags production starts the gateway with: those of package.json's `start` script (`node <flags> dist/server.js`). */
+export const PRODUCTION_NODE_ARGS = (() => {
+  const start = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts.start
+  const words = start.split(/\s+/)
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/server.js') throw new Error(`package.json's start script should be "node [flags] dist/server.js", not "${start}"`)
+  return words.slice(1, -1)
+})()
+
 /**
- * Starts `node [nodeArgs] dist/server.js` with `env` only and waits until /healthz answers. Its stdout (the access log)
+ * Starts `node [nodeArgs] dist/server.js` (nodeArgs: production's flags unless given) with `env` only and waits until /healthz answers. Its stdout (the access log)
  * is appended to `logFile`, a real file as in production, or goes to /dev/null without one.
  */
-export async function startGateway ({ cwd, env, nodeArgs = [], logFile }) {
+export async function startGateway ({ cwd, env, nodeArgs = PRODUCTION_NODE_ARGS, logFile }) {
   const port = await freePort()
   const out = logFile === undefined ? 'ignore' : openSync(logFile, 'a')
   const child = track(spawn(process.execPath, [...nodeArgs, 'dist/server.js'], {

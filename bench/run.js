@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { apiKeyLine, newApiKey } from '../scripts/lib/local.js'
-import { cpuSeconds, forkHelper, killAll, rssMb, startGateway, startRedis, stop, within } from './processes.js'
+import { cpuSeconds, forkHelper, killAll, PRODUCTION_NODE_ARGS, rssMb, startGateway, startRedis, stop, within } from './processes.js'
 import { formatSummary, summarise } from './profile-summary.js'
 import { runStockLoad } from './stock-load.js'
 
@@ -48,6 +48,14 @@ const ORDER_BODY = {
 
 /** GET /me req/s over the passthrough (B) and the forwarder (R); POST /graphql (E) over the passthrough. */
 const TARGETS = { meOverPassthrough: 1.2, meOverForwarder: 0.6, graphqlOverPassthrough: 1.0, addedP50Ms: 0.5, addedP99Ms: 2, redisPerRequest: 0, rssMb: 150 }
+/**
+ * BENCH_CHALLENGER=<checkout with a build> and/or BENCH_CHALLENGER_NODE_ARGS="--flag ...": a second gateway (another
+ * build, or this one under other V8 flags, given after production's) run beside the first in the same rounds, as C2 and E2, for a before/after
+ * ratio per change from one run. The bench then runs scenario 1 only and ends with the comparison.
+ */
+const CHALLENGER_DIR = process.env.BENCH_CHALLENGER
+const CHALLENGER_NODE_ARGS = (process.env.BENCH_CHALLENGER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
+const COMPARE = CHALLENGER_DIR !== undefined || CHALLENGER_NODE_ARGS.length > 0
 /** BENCH_STOCK=0 leaves scenario 5 (the million-row stock load) out, for quick looks at the hot path. */
 const STOCK = process.env.BENCH_STOCK !== '0'
 
@@ -219,6 +227,17 @@ async function main () {
       { id: 'G', label: 'gateway GET /stock (20 a page)', pid: gateway.pid, gateway: true, url: `${gateway.origin}/stock?locationRef=LOC-SYD-01`, method: 'GET', headers: callerAuth },
       { id: 'H', label: 'gateway POST /orders (customer id)', pid: gateway.pid, gateway: true, url: `${gateway.origin}/orders`, method: 'POST', headers: { ...json, ...callerAuth }, body: JSON.stringify(ORDER_BODY) }
     ].filter((target) => ONLY_TARGETS === undefined || ONLY_TARGETS.has(target.id) || ['B', 'R', 'C', 'E'].includes(target.id))
+    let challenger
+    if (COMPARE) {
+      challenger = await startGateway({ cwd: CHALLENGER_DIR ?? ROOT, env: gatewayEnv, logFile: join(work, 'challenger-access.log'), nodeArgs: [...PRODUCTION_NODE_ARGS, ...CHALLENGER_NODE_ARGS] })
+      const what = `${CHALLENGER_DIR ?? 'this build'}${CHALLENGER_NODE_ARGS.length > 0 ? ` under ${CHALLENGER_NODE_ARGS.join(' ')}` : ''}`
+      log(`challenger gateway ${challenger.origin} (pid ${challenger.pid}): ${what}; idle RSS ${fixed(rssMb(challenger.pid), 0)} MB`)
+      notes.push(`challenger (C2, E2): ${what}`)
+      // Each gateway target gets its twin on the challenger, run right after it in every round.
+      for (const target of targets.filter((t) => t.gateway)) {
+        targets.splice(targets.indexOf(target) + 1, 0, { ...target, id: `${target.id}2`, label: `challenger ${target.label.replace('gateway ', '')}`, pid: challenger.pid, url: target.url.replace(gateway.origin, challenger.origin), twinOf: target.id })
+      }
+    }
 
     // Scenario 1: each target flat out, interleaved A B C D E F G H per round, medians over rounds.
     log(`warm-up: ${WARMUP_SECONDS} s per target`)
@@ -265,6 +284,24 @@ async function main () {
         failed: results.reduce((sum, result) => sum + result.non2xx + result.errors, 0)
       }
     })
+
+    if (COMPARE) {
+      const rows = targets.filter((target) => target.twinOf !== undefined).map((target) => {
+        const mine = runs.get(target.id)
+        const theirs = runs.get(target.twinOf)
+        const ratio = (field) => median(mine.map((result, index) => result[field] / theirs[index][field]))
+        const row = scenario1.find((r) => r.id === target.id)
+        return [`${target.id} ÷ ${target.twinOf} ${target.label}`, fixed(ratio('rps'), 2), fixed(ratio('cpuUs'), 2), fixed(ratio('p99'), 2),
+          `${fixed(scenario1.find((r) => r.id === target.twinOf).rssMb, 0)} / ${fixed(row.rssMb, 0)}`, mine.map((result, index) => fixed(result.cpuUs / theirs[index].cpuUs, 2)).join(' ')]
+      })
+      const s1 = table(['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'max RSS MB', 'req/s ÷ B', 'req/s ÷ R', 'failed'],
+        scenario1.map((row) => [`${row.id} ${row.label}`, fixed(row.rps, 0), fixed(row.p50, 2), fixed(row.p99, 2), fixed(row.cpuUs, 0), fixed(row.rssMb, 0), fixed(row.rpsRatio, 2), fixed(row.rpsRatioR, 2), row.failed]))
+      const comparison = table(['challenger ÷ gateway (medians of per-round ratios)', 'req/s', 'CPU µs/req', 'p99', 'max RSS MB gw / ch', 'CPU ratio per round'], rows)
+      console.log([s1.text, '', comparison.text, '', ...notes].join('\n'))
+      writeFileSync(join(OUT, 'compare.md'), [s1.markdown, '', comparison.markdown, '', ...notes.map((line) => `- ${line}`), ''].join('\n'))
+      log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; results in bench/out/compare.md`)
+      return
+    }
 
     // Scenario 2: fixed rates, half (the target) and a quarter of the forwarder's max; forwarder POST /graphql (me)
     // against gateway GET /me (the passthrough's own max is about half the forwarder's, so it would queue), on the warm processes of scenario 1 (a fresh process spends its first seconds in JIT and
@@ -374,7 +411,7 @@ async function main () {
 
     // Scenario 4: a fresh gateway under --cpu-prof, one route flat out; only samples taken while the load ran count.
     const profileDir = join(work, 'profile')
-    const profiled = await startGateway({ cwd: ROOT, env: gatewayEnv, logFile: accessLog, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] })
+    const profiled = await startGateway({ cwd: ROOT, env: gatewayEnv, logFile: accessLog, nodeArgs: [...PRODUCTION_NODE_ARGS, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] })
     const profiledTarget = targets.find((target) => target.id === PROFILE_TARGET && target.gateway)
     if (profiledTarget === undefined) throw new Error(`BENCH_PROFILE_TARGET must name a gateway target that runs (C to H), not ${PROFILE_TARGET}`)
     const profileName = `gateway-${profiledTarget.id}.cpuprofile`
@@ -499,6 +536,6 @@ async function main () {
 
 await main()
 // Scenario 5, on its own processes once the others have gone: a million-row PUT /stock (bench/stock-load.js).
-if (STOCK) await runStockLoad()
+if (STOCK && !COMPARE) await runStockLoad()
 // Children are gone; nothing left should hold the process open, but make sure the bench ends by itself.
 process.exit(0)

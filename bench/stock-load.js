@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { rssMb, startGateway, startRedis, stop } from './processes.js'
+import { PRODUCTION_NODE_ARGS, rssMb, startGateway, startRedis, stop } from './processes.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const ROWS = Number(process.env.BENCH_STOCK_ROWS ?? 1_000_000)
@@ -95,7 +95,8 @@ export async function runStockLoad () {
     log(`${ROWS} rows, ${(statSync(csv).size / 1024 / 1024).toFixed(1)} MB at ${csv}`)
 
     // Spool files go to the work directory, so the bench leaves nothing behind and can prove it.
-    const nodeArgs = (process.env.BENCH_STOCK_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
+    // Production's V8 flags, then any BENCH_STOCK_NODE_ARGS (the last of a repeated flag wins).
+    const nodeArgs = [...PRODUCTION_NODE_ARGS, ...(process.env.BENCH_STOCK_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')]
     const gateway = await startGateway({
       cwd: ROOT,
       nodeArgs,

@@ -119,6 +119,29 @@ function acceptRest (answer: HttpAnswer): { value: unknown } | undefined {
   }
 }
 
+/**
+ * The documents sent are few and fixed (the built-in ones, operator routes, an integration's own): each is JSON-quoted
+ * once, not on every call. Bounded; past the bound a document is quoted each time.
+ */
+const QUOTED = new Map<string, string>()
+const QUOTED_MAX_ENTRIES = 500
+const QUOTED_MAX_LENGTH = 8 * 1024
+
+function quoted (query: string): string {
+  let text = QUOTED.get(query)
+  if (text === undefined) {
+    text = JSON.stringify(query)
+    if (query.length <= QUOTED_MAX_LENGTH && QUOTED.size < QUOTED_MAX_ENTRIES) QUOTED.set(query, text)
+  }
+  return text
+}
+
+/** The body of a GraphQL call: the same JSON as JSON.stringify({ query, variables, operationName }) would give. */
+export function graphqlBody (query: string, variables: Record<string, unknown> | undefined, operationName: string | undefined): string {
+  const name = operationName === undefined ? '' : `,"operationName":${JSON.stringify(operationName)}`
+  return `{"query":${quoted(query)},"variables":${variables === undefined ? '{}' : JSON.stringify(variables)}${name}}`
+}
+
 export function createFluentClient (options: FluentClientOptions): FluentClient {
   const { transport, tokens, timeoutMs } = options
   const maxAttempts = options.maxAttempts ?? 3
@@ -218,7 +241,7 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
       operation: request.operation ?? operationName ?? 'anonymous',
       method: 'POST',
       path: '/graphql',
-      body: JSON.stringify({ query, variables: variables ?? {}, ...(operationName === undefined ? {} : { operationName }) }),
+      body: graphqlBody(query, variables, operationName),
       retryable: kind === 'query',
       accept: acceptGraphql
     }

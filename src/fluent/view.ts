@@ -45,10 +45,14 @@ export type FluentView = Caller & { readonly [K in keyof typeof RESOURCES]: Boun
   readonly upstreamMs: number
 }
 
+const BOUND = Symbol('bound resources')
+
 class RequestCaller implements Caller {
   readonly tenant: Tenant
   readonly #client: FluentClient
   readonly #context: CallContext
+  /** The resources bound so far (below), by name. */
+  readonly [BOUND]: Record<string, unknown> = {}
 
   constructor (client: FluentClient, tenant: Tenant, requestId: string) {
     this.#client = client
@@ -60,27 +64,35 @@ class RequestCaller implements Caller {
     return this.#context.upstreamMs ?? 0
   }
 
-  async execute (request: GraphqlRequest): Promise<FluentAnswer> {
-    return await this.#client.execute(this.tenant, request, this.#context)
+  // Pass-throughs, not async functions: each wrapper would add a promise and microtask turns to every call.
+  execute (request: GraphqlRequest): Promise<FluentAnswer> {
+    return this.#client.execute(this.tenant, request, this.#context)
   }
 
-  async data<T> (request: GraphqlRequest): Promise<T> {
-    return await this.#client.data<T>(this.tenant, request, this.#context)
+  data<T> (request: GraphqlRequest): Promise<T> {
+    return this.#client.data<T>(this.tenant, request, this.#context)
   }
 
-  async rest<T> (request: RestRequest): Promise<T> {
-    return await this.#client.rest<T>(this.tenant, request, this.#context)
+  rest<T> (request: RestRequest): Promise<T> {
+    return this.#client.rest<T>(this.tenant, request, this.#context)
   }
 }
 
 // Each resource is bound on first use and kept on the view: a request that never touches Fluent costs no binding.
+// Binding is one small object of a class made here once per resource, whose prototype holds the operations: no
+// closures and no property definitions per request.
 for (const [name, operations] of Object.entries(RESOURCES) as Array<[string, Operations]>) {
+  class BoundResource {
+    constructor (readonly caller: Caller) {}
+  }
+  for (const [operation, run] of Object.entries(operations)) {
+    Object.defineProperty(BoundResource.prototype, operation, {
+      value: function (this: BoundResource, ...args: never[]) { return run(this.caller, ...args) }
+    })
+  }
   Object.defineProperty(RequestCaller.prototype, name, {
     get (this: RequestCaller) {
-      const bound = Object.fromEntries(Object.entries(operations).map(([operation, run]) =>
-        [operation, async (...args: never[]) => await run(this, ...args)]))
-      Object.defineProperty(this, name, { value: bound })
-      return bound
+      return (this[BOUND][name] ??= new BoundResource(this))
     }
   })
 }

@@ -9,7 +9,7 @@ const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
 const round = (ms: number): number => Math.round(ms * 10) / 10
 
 export default fp(async function accessLogPlugin (app) {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url
     // Set by the auth hook; a request refused before it (shed, unknown route) has none.
     const tenant = request.tenant as Tenant | null
@@ -25,5 +25,6 @@ export default fp(async function accessLogPlugin (app) {
     }
     if (reply.statusCode < 400 && route !== undefined && QUIET_ROUTES.has(route)) request.log.debug(line, 'request completed')
     else request.log.info(line, 'request completed')
+    done()
   })
 }, { name: 'access-log' })

@@ -1,5 +1,5 @@
 // Caller authentication: an API key (Bearer or X-API-Key), looked up by its SHA-256 digest, selects one tenant.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { Tenant } from '../config/tenants.js'
 import { UnauthenticatedError } from '../errors.js'
@@ -34,20 +34,26 @@ export default fp(async function authPlugin (app, opts: { tenants: Tenant[] }) {
   app.decorateRequest('tenant', null as unknown as Tenant)
   app.decorateRequest('apiKeyDigest', '')
 
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: it runs on every request and has nothing to wait for.
+  app.addHook('onRequest', (request, reply, done) => {
     // Unmatched routes fall through to the 404 handler; public routes need no key.
-    if (request.routeOptions.url === undefined || request.routeOptions.config.public === true) return
+    if (request.routeOptions.url === undefined || request.routeOptions.config.public === true) {
+      done()
+      return
+    }
     const key = presentedKey(request.headers.authorization, request.headers['x-api-key'])
-    const digest = key === undefined ? '' : createHash('sha256').update(key).digest('hex')
+    const digest = key === undefined ? '' : hash('sha256', key, 'hex')
     const tenant = byDigest.get(digest)
     if (tenant === undefined) {
       // A 401 must say how to authenticate (RFC 9110 §11.6.1).
       reply.header('www-authenticate', 'Bearer realm="fluent-rest-gateway"')
-      throw new UnauthenticatedError(key === undefined
+      done(new UnauthenticatedError(key === undefined
         ? 'Send your API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"'
-        : 'The API key is not known')
+        : 'The API key is not known'))
+      return
     }
     request.tenant = tenant
     request.apiKeyDigest = digest
+    done()
   })
 }, { name: 'auth' })

@@ -65,9 +65,11 @@ export const clientErrorOptions = {
 } satisfies Pick<FastifyServerOptions, 'clientErrorHandler' | 'frameworkErrors'> & { http: ServerOptions }
 
 export default fp(async function clientErrorsPlugin (app) {
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
-      throw new ValidationFailedError('an HTTP/1.1 request needs a Host header')
+      done(new ValidationFailedError('an HTTP/1.1 request needs a Host header'))
+      return
     }
+    done()
   })
 }, { name: 'client-errors' })

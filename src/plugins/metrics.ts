@@ -123,11 +123,12 @@ export default fp(async function metricsPlugin (app) {
     schemaDrift: (tenant, route, drifted) => { schemaDrift.set({ tenant, route }, drifted ? 1 : 0) }
   } satisfies GatewayMetrics)
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern (/customers/:id), never the raw URL: one series per route, whatever ids callers send.
     const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }
     httpRequests.inc(labels)
     httpDuration.observe(labels, reply.elapsedTime / 1000)
+    done()
   })
 
   app.get('/metrics', {

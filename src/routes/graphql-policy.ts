@@ -78,8 +78,31 @@ function isOperation (definition: DefinitionNode): definition is OperationDefini
   return definition.kind === Kind.OPERATION_DEFINITION
 }
 
+/**
+ * Integrations send the same few documents over and over, only their variables change: a document that passed is
+ * remembered (by its text, operationName and the tenant's mutation setting), so it is parsed and measured once, not on
+ * every request. Bounded in count and in the size of what it keeps; a refused document is checked again each time.
+ */
+const PASSED = new Map<string, CheckedDocument>()
+const PASSED_MAX_ENTRIES = 500
+const PASSED_MAX_DOCUMENT_LENGTH = 8 * 1024
+
 /** Checks a caller's document against every limit; throws 400, 403 or 413 before anything reaches Fluent. */
 export function checkDocument (query: string, operationName: string | undefined, allowMutations: boolean): CheckedDocument {
+  if (query.length > PASSED_MAX_DOCUMENT_LENGTH) return checkedDocument(query, operationName, allowMutations)
+  // The name's length first, so no name and query can be split differently into the same key.
+  const key = `${allowMutations ? 'm' : 'q'}${operationName === undefined ? '-' : `${operationName.length}:${operationName}`}\n${query}`
+  let checked = PASSED.get(key)
+  if (checked === undefined) {
+    checked = Object.freeze(checkedDocument(query, operationName, allowMutations))
+    // First in, first out: the oldest entry makes room; a busy integration's documents come straight back.
+    if (PASSED.size >= PASSED_MAX_ENTRIES) PASSED.delete(PASSED.keys().next().value as string)
+    PASSED.set(key, checked)
+  }
+  return checked
+}
+
+function checkedDocument (query: string, operationName: string | undefined, allowMutations: boolean): CheckedDocument {
   if (Buffer.byteLength(query) > DOCUMENT_LIMITS.maxBytes) {
     throw new PayloadTooLargeError(`the GraphQL document is over ${DOCUMENT_LIMITS.maxBytes / 1024} KB`)
   }

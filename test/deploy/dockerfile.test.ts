@@ -55,7 +55,11 @@ describe('Dockerfile', () => {
     expect(runsOf(runtime).join('\n')).toMatch(/apt-get install [^\n]*\btini\b/)
     const cmd = execForm(lastOf(runtime, 'CMD')?.text ?? '')
     expect(cmd).toEqual(['node', packageJson.main])
-    expect(packageJson.scripts.start).toBe(`node ${packageJson.main}`)
+  })
+
+  it('gives node the V8 flags of npm start, through NODE_OPTIONS', () => {
+    const nodeOptions = lastOf(runtime, 'ENV')?.args.find((arg) => arg.startsWith('NODE_OPTIONS='))?.slice('NODE_OPTIONS='.length) ?? expect.fail('the runtime stage sets no NODE_OPTIONS')
+    expect(packageJson.scripts.start).toBe(`node ${nodeOptions} ${packageJson.main}`)
   })
 
   it('keeps the runtime stage free of build work: its RUN lines only install OS packages', () => {

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { parseTenants, type Tenant } from '../../src/config/tenants.js'
 import type { CircuitState } from '../../src/fluent/circuit.js'
-import { createFluentClient, type FluentClient, type FluentClientOptions, type GraphqlRequest } from '../../src/fluent/client.js'
+import { createFluentClient, graphqlBody, type FluentClient, type FluentClientOptions, type GraphqlRequest } from '../../src/fluent/client.js'
 import { requestToken } from '../../src/fluent/oauth.js'
 import { TokenProvider } from '../../src/fluent/tokens.js'
 import { createTransport, type Transport, type TransportOptions } from '../../src/fluent/transport.js'
@@ -62,6 +62,19 @@ async function failure (promise: Promise<unknown>): Promise<{ code?: string, sta
   }
   throw new Error('expected the call to fail')
 }
+
+describe('graphqlBody', () => {
+  it.each([
+    ['a plain document, no variables, no name', 'query { me { id } }', undefined, undefined],
+    ['quotes, backslashes, newlines and non-ASCII text, with variables and a name', 'query Q($s: String) {\n  a(s: "x\\"y") { b } # é ✓\n}', { s: 'line\nbreak "q"', n: [1, null, { deep: true }] }, 'Q'],
+    ['empty variables and a name that needs escaping', 'query "odd" { a }', {}, 'name"with\\quote']
+  ])('is byte for byte JSON.stringify of { query, variables, operationName }: %s', (_case, query, variables, operationName) => {
+    const expected = JSON.stringify({ query, variables: variables ?? {}, ...(operationName === undefined ? {} : { operationName }) })
+    // Twice: the second call takes the document's quoted form from the memo.
+    expect(graphqlBody(query, variables, operationName)).toBe(expected)
+    expect(graphqlBody(query, variables, operationName)).toBe(expected)
+  })
+})
 
 describe('the Fluent client against the simulator', () => {
   let sim: Simulator

@@ -24,6 +24,20 @@ describe('checkDocument', () => {
     expect(checkDocument('query A { me { id } } mutation B { x }', 'A', true)).toEqual({ kind: 'query', operationName: 'A' })
   })
 
+  it('remembers a passed document per operationName and mutation setting, never across them', () => {
+    const document = 'query A { me { id } } mutation B { x }'
+    expect(checkDocument(document, 'B', true)).toEqual({ kind: 'mutation', operationName: 'B' })
+    // The same text passed for a tenant that may run mutations is still refused for one that may not.
+    expect(refusal(document, 'B', false)).toMatchObject({ code: 'FORBIDDEN', statusCode: 403 })
+    expect(refusal(document, 'A', false)).toMatchObject({ code: 'FORBIDDEN' })
+    // A name and a query cannot be split differently into the memo's key: a comment line + query under the name 'A'
+    // passed, and the query alone under the name 'A' + newline + that comment is checked for itself (no such operation).
+    expect(checkDocument('#X\nquery A { me { id } }', 'A', true)).toEqual({ kind: 'query', operationName: 'A' })
+    expect(refusal('query A { me { id } }', 'A\n#X', true)).toMatchObject({ code: 'VALIDATION_FAILED' })
+    // Remembered answers are shared: callers cannot change what the next request gets.
+    expect(Object.isFrozen(checkDocument(document, 'A', true))).toBe(true)
+  })
+
   it('refuses a document over 100 KB with 413, counting bytes not characters', () => {
     const ascii = `{ me { id } } #${'x'.repeat(DOCUMENT_LIMITS.maxBytes)}`
     // 'é' is two bytes in UTF-8: under the limit in characters, over it in bytes.
