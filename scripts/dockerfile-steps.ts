@@ -157,7 +157,7 @@ async function stop (child: ChildProcess, timeoutMs: number): Promise<number | n
 async function smokeTest (stage: Stage, state: StageState, tmp: string): Promise<void> {
   const cwd = inRoot(state.root, state.workdir)
   const cmd = execForm(lastOf(stage, 'CMD')?.text ?? '') ?? fail('the final stage needs a CMD in exec form')
-  const script = cmd[1] ?? fail('CMD should be ["node", "<file>"]')
+  const script = cmd[0] === 'node' && cmd.length >= 2 ? cmd.at(-1) ?? '' : fail('CMD should be ["node", ...V8 flags, "<file>"]')
   if (!existsSync(join(cwd, script))) fail(`CMD runs ${script}, which the final stage does not contain`)
   const health = healthcheckOf(stage)?.command ?? fail('the final stage needs a HEALTHCHECK in exec form')
 

@@ -1,5 +1,5 @@
 // HTTP to Fluent: one undici keep-alive pool and one circuit breaker per origin, every call bounded by the caller's deadline.
-import { Agent } from 'undici'
+import { Agent } from './undici-agent.js'
 import { CircuitBreaker, type CircuitOptions, type CircuitState } from './circuit.js'
 
 /** Hooks the transport reports to, beside the client's FluentObserver (metrics attach here). */
@@ -40,11 +40,12 @@ export function createTransport (options: TransportOptions = {}): Transport {
     connect: { timeout: Math.min(options.connectTimeoutMs ?? 5_000, timeoutMs) },
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 60_000,
-    // The caller's deadline signal is what bounds a call; these stop a socket that went silent even if a signal is lost.
-    // A second past the deadline, so on a busy event loop the deadline always fires first (a socket timeout would
-    // look like a connection error and invite a retry).
-    headersTimeout: timeoutMs + 1_000,
-    bodyTimeout: timeoutMs + 1_000
+    // Every call carries a deadline signal (the client's, or the token fetch's AbortSignal.timeout), and that alone
+    // bounds it. undici's own header and body timers are off: they are its coarse "fast timers", two per request,
+    // which outlive the request by up to a second, so under load each one was garbage promoted to the old
+    // generation (and CPU spent arming and clearing it).
+    headersTimeout: 0,
+    bodyTimeout: 0
   })
   const { log, observer } = options
   const breaker = new CircuitBreaker({

@@ -1,7 +1,7 @@
 // Pushes stored webhooks to each tenant's forwardUrl: one consumer group per tenant stream, so one replica delivers each.
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
-import { Agent, request } from 'undici'
+import { Agent } from '../fluent/undici-agent.js'
 import { redisErrorSummary } from '../redis/connection.js'
 import { FORWARD_GROUP } from './keys.js'
 import { toOutboxEntry, type OutboxEntry, type StreamEntry, type WebhookOutbox } from './outbox.js'
@@ -278,9 +278,11 @@ export class WebhookForwarder {
   async #post (target: ForwardTarget, entry: OutboxEntry, held: Held): Promise<string> {
     held.controller = new AbortController()
     try {
-      const answer = await request(target.url, {
+      const url = new URL(target.url)
+      const answer = await this.#agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
         method: 'POST',
-        dispatcher: this.#agent,
         headers: {
           'content-type': 'application/json',
           'x-signature': forwardSignature(target.secret, entry.body),

@@ -54,12 +54,14 @@ describe('Dockerfile', () => {
     expect(execForm(lastOf(runtime, 'ENTRYPOINT')?.text ?? '')).toEqual(['/usr/bin/tini', '--'])
     expect(runsOf(runtime).join('\n')).toMatch(/apt-get install [^\n]*\btini\b/)
     const cmd = execForm(lastOf(runtime, 'CMD')?.text ?? '')
-    expect(cmd).toEqual(['node', packageJson.main])
+    expect(cmd?.[0]).toBe('node')
+    expect(cmd?.at(-1)).toBe(packageJson.main)
   })
 
-  it('gives node the V8 flags of npm start, through NODE_OPTIONS', () => {
-    const nodeOptions = lastOf(runtime, 'ENV')?.args.find((arg) => arg.startsWith('NODE_OPTIONS='))?.slice('NODE_OPTIONS='.length) ?? expect.fail('the runtime stage sets no NODE_OPTIONS')
-    expect(packageJson.scripts.start).toBe(`node ${nodeOptions} ${packageJson.main}`)
+  it('starts node with the V8 flags of npm start', () => {
+    const cmd = execForm(lastOf(runtime, 'CMD')?.text ?? '') ?? expect.fail('the runtime stage has no CMD in exec form')
+    for (const flag of cmd.slice(1, -1)) expect(flag).toMatch(/^--[a-z-]+=\d+$/)
+    expect(packageJson.scripts.start).toBe(cmd.join(' '))
   })
 
   it('keeps the runtime stage free of build work: its RUN lines only install OS packages', () => {
