@@ -147,19 +147,6 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
   const maxAttempts = options.maxAttempts ?? 3
   const retryBaseMs = options.retryBaseMs ?? 100
 
-  async function send (tenant: Tenant, token: string, spec: CallSpec<unknown>, context: CallContext, signal: AbortSignal): Promise<HttpAnswer> {
-    const started = performance.now()
-    try {
-      return await transport.request(spec.method, `${tenant.fluent.baseUrl}${spec.path}`, {
-        ...JSON_HEADERS,
-        authorization: `Bearer ${token}`,
-        'x-request-id': context.requestId
-      }, spec.body, signal)
-    } finally {
-      context.upstreamMs = (context.upstreamMs ?? 0) + performance.now() - started
-    }
-  }
-
   /** Sleeps before the next attempt unless that would pass the deadline; answers whether to retry. */
   async function backOff (attempt: number, retryAfter: number | undefined, deadline: number, signal: AbortSignal): Promise<boolean> {
     if (attempt >= maxAttempts) return false
@@ -170,28 +157,19 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
     return true
   }
 
-  /** Reports each call's outcome (ok, or the error code it ended with) and duration to the observer. */
-  async function observed<R> (tenant: Tenant, spec: CallSpec<R>, context: CallContext): Promise<R> {
-    const report = options.observer?.upstream
-    if (report === undefined) return await call(tenant, spec, context)
-    const started = performance.now()
-    try {
-      const result = await call(tenant, spec, context)
-      report(spec.operation, 'ok', performance.now() - started)
-      return result
-    } catch (error) {
-      const outcome = isCircuitOpenError(error) ? 'CIRCUIT_OPEN' : (error as { code?: string }).code ?? 'error'
-      report(spec.operation, outcome, performance.now() - started)
-      throw error
-    }
-  }
-
+  /**
+   * One call, attempts and renewal included, in one async function (each layer of async wrapper would add a promise and
+   * microtask turns per call). Reports its outcome (ok, or the error code it ended with) and duration to the observer.
+   */
   async function call<R> (tenant: Tenant, spec: CallSpec<R>, context: CallContext): Promise<R> {
+    const started = performance.now()
+    const report = options.observer?.upstream
     const deadline = Date.now() + timeoutMs
     // A timer cleared when the call ends: AbortSignal.timeout would keep one alive for the whole deadline per call.
     const controller = new AbortController()
     const timer = setTimeout(() => { controller.abort(new DOMException('Fluent call deadline passed', 'TimeoutError')) }, timeoutMs)
     const signal = controller.signal
+    const url = `${tenant.fluent.baseUrl}${spec.path}`
     let renewedToken = false
     let attempt = 0
 
@@ -200,8 +178,13 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
         attempt++
         const token = await tokens.get(tenant, signal)
         let answer: HttpAnswer
+        const sentAt = performance.now()
         try {
-          answer = await send(tenant, token, spec, context, signal)
+          answer = await transport.request(spec.method, url, {
+            ...JSON_HEADERS,
+            authorization: `Bearer ${token}`,
+            'x-request-id': context.requestId
+          }, spec.body, signal)
         } catch (error) {
           // An open circuit sent nothing and will not close within a back-off: fail fast with its Retry-After.
           if (isCircuitOpenError(error)) throw error
@@ -209,6 +192,8 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
           const mayRetry = spec.retryable || NOT_SENT.has(errorCode(error) ?? '')
           if (!signal.aborted && mayRetry && await backOff(attempt, undefined, deadline, signal)) continue
           throw failure
+        } finally {
+          context.upstreamMs = (context.upstreamMs ?? 0) + performance.now() - sentAt
         }
 
         if (answer.status === 401 && !renewedToken) {
@@ -219,17 +204,21 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
           continue
         }
         const result = spec.accept(answer)
-        if (result !== undefined) return result
+        if (result !== undefined) {
+          report?.(spec.operation, 'ok', performance.now() - started)
+          return result
+        }
         if (spec.retryable && RETRYABLE_STATUS.has(answer.status) &&
           await backOff(attempt, retryAfterSeconds(answer.headers), deadline, signal)) continue
         throw httpFailure(answer, parseBody(answer))
       }
     } catch (error) {
       // Past the deadline anything still untyped (an aborted wait for a token or a back-off) is a timeout.
-      if (signal.aborted && typeof (error as { statusCode?: unknown }).statusCode !== 'number') {
-        throw new UpstreamTimeoutError('Fluent did not answer in time', { cause: error })
-      }
-      throw error
+      const failure = signal.aborted && typeof (error as { statusCode?: unknown }).statusCode !== 'number'
+        ? new UpstreamTimeoutError('Fluent did not answer in time', { cause: error })
+        : error
+      report?.(spec.operation, isCircuitOpenError(failure) ? 'CIRCUIT_OPEN' : (failure as { code?: string }).code ?? 'error', performance.now() - started)
+      throw failure
     } finally {
       clearTimeout(timer)
     }
@@ -254,7 +243,7 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
       options.observer?.upstream?.(spec.operation, 'UPSTREAM_SCHEMA_DRIFT', 0)
       throw new UpstreamSchemaDriftError(`Fluent's schema for this tenant no longer accepts the ${spec.operation} document: ${drift}`)
     }
-    return await observed(tenant, spec, context)
+    return await call(tenant, spec, context)
   }
 
   return {
@@ -268,7 +257,7 @@ export function createFluentClient (options: FluentClientOptions): FluentClient 
       return data as T
     },
     async rest<T> (tenant: Tenant, request: RestRequest, context: CallContext): Promise<T> {
-      const answer = await observed(tenant, {
+      const answer = await call(tenant, {
         operation: request.operation,
         method: request.method,
         path: request.path,
