@@ -423,7 +423,8 @@ async function main () {
       body: profiledTarget.body,
       connections: CONNECTIONS
     }
-    await load('closed', { ...meTarget, durationSeconds: 1 })
+    // JIT warm-up and the first heap growth before the profiled window, so the profile shows the steady state.
+    await load('closed', { ...meTarget, durationSeconds: 3 })
     const fromUs = Number(process.hrtime.bigint() / 1000n)
     const profileRun = await load('closed', { ...meTarget, durationSeconds: PROFILE_SECONDS })
     const toUs = Number(process.hrtime.bigint() / 1000n)
