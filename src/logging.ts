@@ -8,8 +8,17 @@ import type { Config } from './config/index.js'
 export const REDACT_PATHS = [
   'req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'req.headers["idempotency-key"]',
   'headers.authorization', 'headers["x-api-key"]', 'headers["idempotency-key"]', 'password', 'clientSecret', 'client_secret',
-  'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'apiKey', 'tenant.fluent', 'tenant.webhooks'
+  'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'apiKey'
 ]
+
+/**
+ * A tenant is logged by its id only: a whole tenant object (credentials, webhook keys, whatever is added later) comes
+ * out as { id }. A serializer rather than redaction paths under `tenant`: those ran the redactor on the tenant id of
+ * every access log line (about 700 bytes of garbage per request).
+ */
+function tenantForLog (value: unknown): unknown {
+  return typeof value === 'object' && value !== null ? { id: (value as { id?: unknown }).id } : value
+}
 
 /** A caller's x-request-id is kept when it is short and plain; anything else gets a fresh UUID. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -33,6 +42,7 @@ export function loggingOptions (config: Config, stream?: NodeJS.WritableStream):
     logger: {
       level: config.LOG_LEVEL,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { tenant: tenantForLog },
       ...(stream === undefined ? {} : { stream })
     },
     genReqId: requestId,
