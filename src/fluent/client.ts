@@ -3,6 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Tenant } from '../config/tenants.js'
 import { UpstreamSchemaDriftError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.js'
+import { BoundedMemo } from '../memo.js'
 import { isCircuitOpenError } from './circuit.js'
 import { callFailure, graphqlFailure, httpFailure, parseBody, retryAfterSeconds, type GraphqlBody } from './classify.js'
 import type { FluentObserver } from './observer.js'
@@ -119,27 +120,14 @@ function acceptRest (answer: HttpAnswer): { value: unknown } | undefined {
   }
 }
 
-/**
- * The documents sent are few and fixed (the built-in ones, operator routes, an integration's own): each is JSON-quoted
- * once, not on every call. Bounded; past the bound a document is quoted each time.
- */
-const QUOTED = new Map<string, string>()
-const QUOTED_MAX_ENTRIES = 500
-const QUOTED_MAX_LENGTH = 8 * 1024
-
-function quoted (query: string): string {
-  let text = QUOTED.get(query)
-  if (text === undefined) {
-    text = JSON.stringify(query)
-    if (query.length <= QUOTED_MAX_LENGTH && QUOTED.size < QUOTED_MAX_ENTRIES) QUOTED.set(query, text)
-  }
-  return text
-}
+/** The documents sent are few and fixed (the built-in ones, operator routes, an integration's own): each is JSON-quoted once. */
+const QUOTED = new BoundedMemo<string>(500, 8 * 1024)
+const quote = (query: string): string => JSON.stringify(query)
 
 /** The body of a GraphQL call: the same JSON as JSON.stringify({ query, variables, operationName }) would give. */
 export function graphqlBody (query: string, variables: Record<string, unknown> | undefined, operationName: string | undefined): string {
   const name = operationName === undefined ? '' : `,"operationName":${JSON.stringify(operationName)}`
-  return `{"query":${quoted(query)},"variables":${variables === undefined ? '{}' : JSON.stringify(variables)}${name}}`
+  return `{"query":${QUOTED.get(query, quote)},"variables":${variables === undefined ? '{}' : JSON.stringify(variables)}${name}}`
 }
 
 export function createFluentClient (options: FluentClientOptions): FluentClient {

@@ -41,8 +41,8 @@ export function createTransport (options: TransportOptions = {}): Transport {
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 60_000,
     // Every call carries a deadline signal (the client's, or the token fetch's AbortSignal.timeout), and that alone
-    // bounds it. undici's own header and body timers are off: they are its coarse "fast timers", two per request,
-    // which outlive the request by up to a second, so under load each one was garbage promoted to the old
+    // bounds it. undici's own header and body timers are off: they are its coarse "fast timers", a new one per
+    // request, which outlive the request by up to a second, so under load each one was garbage promoted to the old
     // generation (and CPU spent arming and clearing it).
     headersTimeout: 0,
     bodyTimeout: 0

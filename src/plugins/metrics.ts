@@ -80,8 +80,13 @@ export class SeriesHistogram {
     }
     series.count++
     series.sum += value
-    const bucket = this.#buckets.findIndex((bound) => value <= bound)
-    if (bucket !== -1) series.buckets[bucket] = (series.buckets[bucket] ?? 0) + 1
+    // A loop, not findIndex: no closure per observation.
+    for (let index = 0; index < this.#buckets.length; index++) {
+      if (value <= (this.#buckets[index] ?? Infinity)) {
+        series.buckets[index] = (series.buckets[index] ?? 0) + 1
+        break
+      }
+    }
   }
 
   * #all (map: Nested = this.#root): Generator<Series> {

@@ -1,6 +1,7 @@
 // The input policy of POST /graphql: what a caller's document may be before it is sent to Fluent (size, tokens, depth, aliases, one operation, mutations).
 import { GraphQLError, Kind, parse, type DefinitionNode, type DocumentNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql'
 import { ForbiddenError, PayloadTooLargeError, ValidationFailedError } from '../errors.js'
+import { BoundedMemo } from '../memo.js'
 
 export const DOCUMENT_LIMITS = {
   /** Fluent's own body limit is 2 MB; no useful hand-written query comes near 100 KB. */
@@ -81,25 +82,15 @@ function isOperation (definition: DefinitionNode): definition is OperationDefini
 /**
  * Integrations send the same few documents over and over, only their variables change: a document that passed is
  * remembered (by its text, operationName and the tenant's mutation setting), so it is parsed and measured once, not on
- * every request. Bounded in count and in the size of what it keeps; a refused document is checked again each time.
+ * every request. A refused document throws, so it is never remembered and is checked again each time.
  */
-const PASSED = new Map<string, CheckedDocument>()
-const PASSED_MAX_ENTRIES = 500
-const PASSED_MAX_DOCUMENT_LENGTH = 8 * 1024
+const PASSED = new BoundedMemo<CheckedDocument>(500, 8 * 1024)
 
 /** Checks a caller's document against every limit; throws 400, 403 or 413 before anything reaches Fluent. */
 export function checkDocument (query: string, operationName: string | undefined, allowMutations: boolean): CheckedDocument {
-  if (query.length > PASSED_MAX_DOCUMENT_LENGTH) return checkedDocument(query, operationName, allowMutations)
   // The name's length first, so no name and query can be split differently into the same key.
   const key = `${allowMutations ? 'm' : 'q'}${operationName === undefined ? '-' : `${operationName.length}:${operationName}`}\n${query}`
-  let checked = PASSED.get(key)
-  if (checked === undefined) {
-    checked = Object.freeze(checkedDocument(query, operationName, allowMutations))
-    // First in, first out: the oldest entry makes room; a busy integration's documents come straight back.
-    if (PASSED.size >= PASSED_MAX_ENTRIES) PASSED.delete(PASSED.keys().next().value as string)
-    PASSED.set(key, checked)
-  }
-  return checked
+  return PASSED.get(key, () => Object.freeze(checkedDocument(query, operationName, allowMutations)))
 }
 
 function checkedDocument (query: string, operationName: string | undefined, allowMutations: boolean): CheckedDocument {
