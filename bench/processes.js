@@ -31,16 +31,26 @@ export async function forkHelper (file, env = {}) {
   return { child, pid: child.pid, ...first }
 }
 
-/** The V8 flags production starts the gateway with: those of package.json's `start` script (`node <flags> dist/server.js`). */
-export const PRODUCTION_NODE_ARGS = (() => {
+/**
+ * How production starts the gateway, read from package.json's `start` script (`[NAME=value ...] node [flags]
+ * dist/server.js`): the environment it sets (the allocator's settings) and the V8 flags.
+ */
+const PRODUCTION = (() => {
   const start = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts.start
   const words = start.split(/\s+/)
-  if (words[0] !== 'node' || words.at(-1) !== 'dist/server.js') throw new Error(`package.json's start script should be "node [flags] dist/server.js", not "${start}"`)
-  return words.slice(1, -1)
+  const node = words.indexOf('node')
+  const assignments = words.slice(0, Math.max(node, 0))
+  if (node < 0 || words.at(-1) !== 'dist/server.js' || !assignments.every((word) => /^[A-Z_][A-Z0-9_]*=\S*$/.test(word))) {
+    throw new Error(`package.json's start script should be "[NAME=value ...] node [flags] dist/server.js", not "${start}"`)
+  }
+  return { env: Object.fromEntries(assignments.map((word) => word.split(/=(.*)/s).slice(0, 2))), nodeArgs: words.slice(node + 1, -1) }
 })()
+export const PRODUCTION_NODE_ARGS = PRODUCTION.nodeArgs
+export const PRODUCTION_ENV = PRODUCTION.env
 
 /**
- * Starts `node [nodeArgs] dist/server.js` (nodeArgs: production's flags unless given) with `env` only and waits until /healthz answers. Its stdout (the access log)
+ * Starts `node [nodeArgs] dist/server.js` (nodeArgs: production's flags unless given) with production's environment
+ * and `env` only (`env` wins), and waits until /healthz answers. Its stdout (the access log)
  * is appended to `logFile`, a real file as in production, or goes to /dev/null without one.
  */
 export async function startGateway ({ cwd, env, nodeArgs = PRODUCTION_NODE_ARGS, logFile }) {
@@ -48,7 +58,7 @@ export async function startGateway ({ cwd, env, nodeArgs = PRODUCTION_NODE_ARGS,
   const out = logFile === undefined ? 'ignore' : openSync(logFile, 'a')
   const child = track(spawn(process.execPath, [...nodeArgs, 'dist/server.js'], {
     cwd,
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), ...env },
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), ...PRODUCTION_ENV, ...env },
     stdio: ['ignore', out, 'pipe']
   }))
   if (typeof out === 'number') closeSync(out)

@@ -49,13 +49,19 @@ const ORDER_BODY = {
 /** GET /me req/s over the passthrough (B) and the forwarder (R); POST /graphql (E) over the passthrough. */
 const TARGETS = { meOverPassthrough: 1.2, meOverForwarder: 0.6, graphqlOverPassthrough: 1.0, addedP50Ms: 0.5, addedP99Ms: 2, redisPerRequest: 0, rssMb: 150 }
 /**
- * BENCH_CHALLENGER=<checkout with a build> and/or BENCH_CHALLENGER_NODE_ARGS="--flag ...": a second gateway (another
+ * BENCH_CHALLENGER=<checkout with a build>, BENCH_CHALLENGER_NODE_ARGS="--flag ..." and/or BENCH_CHALLENGER_ENV: a second gateway (another
  * build, or this one under other V8 flags, given after production's) run beside the first in the same rounds, as C2 and E2, for a before/after
  * ratio per change from one run. The bench then runs scenario 1 only and ends with the comparison.
  */
 const CHALLENGER_DIR = process.env.BENCH_CHALLENGER
 const CHALLENGER_NODE_ARGS = (process.env.BENCH_CHALLENGER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
-const COMPARE = CHALLENGER_DIR !== undefined || CHALLENGER_NODE_ARGS.length > 0
+/** BENCH_CHALLENGER_ENV="NAME=value ...": environment for the challenger only, over production's (e.g. an allocator setting). */
+const CHALLENGER_ENV = Object.fromEntries((process.env.BENCH_CHALLENGER_ENV ?? '').split(' ').filter((word) => word !== '').map((word) => {
+  const [name, value] = word.split(/=(.*)/s)
+  if (value === undefined) throw new Error(`BENCH_CHALLENGER_ENV takes NAME=value words, not "${word}"`)
+  return [name, value]
+}))
+const COMPARE = CHALLENGER_DIR !== undefined || CHALLENGER_NODE_ARGS.length > 0 || Object.keys(CHALLENGER_ENV).length > 0
 /** BENCH_STOCK=0 leaves scenario 5 (the million-row stock load) out, for quick looks at the hot path. */
 const STOCK = process.env.BENCH_STOCK !== '0'
 
@@ -229,8 +235,9 @@ async function main () {
     ].filter((target) => ONLY_TARGETS === undefined || ONLY_TARGETS.has(target.id) || ['B', 'R', 'C', 'E'].includes(target.id))
     let challenger
     if (COMPARE) {
-      challenger = await startGateway({ cwd: CHALLENGER_DIR ?? ROOT, env: gatewayEnv, logFile: join(work, 'challenger-access.log'), nodeArgs: [...PRODUCTION_NODE_ARGS, ...CHALLENGER_NODE_ARGS] })
-      const what = `${CHALLENGER_DIR ?? 'this build'}${CHALLENGER_NODE_ARGS.length > 0 ? ` under ${CHALLENGER_NODE_ARGS.join(' ')}` : ''}`
+      challenger = await startGateway({ cwd: CHALLENGER_DIR ?? ROOT, env: { ...gatewayEnv, ...CHALLENGER_ENV }, logFile: join(work, 'challenger-access.log'), nodeArgs: [...PRODUCTION_NODE_ARGS, ...CHALLENGER_NODE_ARGS] })
+      const under = [...Object.entries(CHALLENGER_ENV).map(([name, value]) => `${name}=${value}`), ...CHALLENGER_NODE_ARGS]
+      const what = `${CHALLENGER_DIR ?? 'this build'}${under.length > 0 ? ` under ${under.join(' ')}` : ''}`
       log(`challenger gateway ${challenger.origin} (pid ${challenger.pid}): ${what}; idle RSS ${fixed(rssMb(challenger.pid), 0)} MB`)
       notes.push(`challenger (C2, E2): ${what}`)
       // Each gateway target gets its twin on the challenger, run right after it in every round.

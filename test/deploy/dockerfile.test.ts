@@ -12,6 +12,8 @@ const packageJson = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'))
 const runtime: Stage = dockerfile.stages.at(-1) ?? expect.fail('the Dockerfile has no stage')
 const build: Stage = dockerfile.stages.find((stage) => stage.name === 'build') ?? expect.fail('the Dockerfile has no build stage')
 const runsOf = (stage: Stage): string[] => stage.instructions.filter((item) => item.keyword === 'RUN').map((item) => item.text)
+/** Every NAME=value the runtime stage's ENV lines set. */
+const imageEnv = runtime.instructions.filter((item) => item.keyword === 'ENV').flatMap((item) => item.args)
 const version = (text: string): number[] => text.split('.').map(Number)
 
 describe('Dockerfile', () => {
@@ -58,10 +60,15 @@ describe('Dockerfile', () => {
     expect(cmd?.at(-1)).toBe(packageJson.main)
   })
 
-  it('starts node with the V8 flags of npm start', () => {
+  it('starts node with the V8 flags and the environment of npm start', () => {
     const cmd = execForm(lastOf(runtime, 'CMD')?.text ?? '') ?? expect.fail('the runtime stage has no CMD in exec form')
-    for (const flag of cmd.slice(1, -1)) expect(flag).toMatch(/^--[a-z-]+=\d+$/)
-    expect(packageJson.scripts.start).toBe(cmd.join(' '))
+    for (const flag of cmd.slice(1, -1)) expect(flag).toMatch(/^--[a-z-]+(=\d+)?$/)
+    const [, assignments = '', command] = /^((?:[A-Z_][A-Z0-9_]*=\S* )*)(.*)$/.exec(packageJson.scripts.start ?? '') ?? []
+    expect(command).toBe(cmd.join(' '))
+    // Every variable npm start sets, the image sets to the same value (NODE_ENV is the image's own).
+    const startEnv = assignments.split(' ').filter((word) => word !== '')
+    expect(startEnv.length).toBeGreaterThan(0)
+    for (const assignment of startEnv) expect(imageEnv).toContain(assignment)
   })
 
   it('keeps the runtime stage free of build work: its RUN lines only install OS packages', () => {
@@ -82,7 +89,7 @@ describe('Dockerfile', () => {
   })
 
   it('sets NODE_ENV=production and exposes the default PORT', () => {
-    expect(lastOf(runtime, 'ENV')?.args).toContain('NODE_ENV=production')
+    expect(imageEnv).toContain('NODE_ENV=production')
     expect(lastOf(runtime, 'EXPOSE')?.args).toEqual([String(EnvSchema.properties.PORT.default)])
   })
 })
