@@ -1,5 +1,5 @@
 // HTTP to Fluent: one undici keep-alive pool and one circuit breaker per origin, every call bounded by the caller's deadline.
-import { Agent } from './undici-agent.js'
+import { Agent } from '../undici-agent.js'
 import { CircuitBreaker, type CircuitOptions, type CircuitState } from './circuit.js'
 
 /** Hooks the transport reports to, beside the client's FluentObserver (metrics attach here). */

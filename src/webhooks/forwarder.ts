@@ -1,7 +1,7 @@
 // Pushes stored webhooks to each tenant's forwardUrl: one consumer group per tenant stream, so one replica delivers each.
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
-import { Agent } from '../fluent/undici-agent.js'
+import { Agent } from '../undici-agent.js'
 import { redisErrorSummary } from '../redis/connection.js'
 import { FORWARD_GROUP } from './keys.js'
 import { toOutboxEntry, type OutboxEntry, type StreamEntry, type WebhookOutbox } from './outbox.js'

@@ -2,9 +2,9 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { Agent } from '../../src/fluent/undici-agent.js'
+import { Agent } from '../src/undici-agent.js'
 
-describe('Agent from src/fluent/undici-agent.ts', () => {
+describe('Agent from src/undici-agent.ts', () => {
   it('is the class undici exports, with the request API its index gives dispatchers', async () => {
     const undici = await import('undici')
     expect(Agent).toBe(undici.Agent)

@@ -1,6 +1,6 @@
 // BoundedMemo: remembers by key, first in first out past its size, never keeps a key over its length bound.
 import { describe, expect, it } from 'vitest'
-import { BoundedMemo } from '../../src/memo.js'
+import { BoundedMemo } from '../src/memo.js'
 
 describe('BoundedMemo', () => {
   it('computes a key once, drops the oldest key when full, and computes long keys every time without keeping them', () => {

@@ -1,6 +1,6 @@
 // undici's Agent without the rest of undici's index (fetch, WebSocket, cookies, mocks). Its cookies module reads
 // globalThis.Headers, which loads Node's own bundled copy of undici (770 KB of source): together about 3 MB of heap
-// the gateway never uses. test/fluent/undici-agent.test.ts checks this is the Agent undici's index exports, with the
+// the gateway never uses. test/undici-agent.test.ts checks this is the Agent undici's index exports, with the
 // same request API.
 import { createRequire } from 'node:module'
 import type { Agent as UndiciAgent } from 'undici'
