@@ -31,6 +31,15 @@ export async function forkHelper (file, env = {}) {
   return { child, pid: child.pid, ...first }
 }
 
+/** `NAME=value` words as an environment object; `what` names their source in the error for any other word. */
+export function envAssignments (words, what) {
+  return Object.fromEntries(words.map((word) => {
+    const match = /^([A-Z_][A-Z0-9_]*)=(\S*)$/.exec(word)
+    if (match === null) throw new Error(`${what} takes NAME=value words, not "${word}"`)
+    return [match[1], match[2]]
+  }))
+}
+
 /**
  * How production starts the gateway, read from package.json's `start` script (`[NAME=value ...] node [flags]
  * dist/server.js`): the environment it sets (the allocator's settings) and the V8 flags.
@@ -39,11 +48,10 @@ const PRODUCTION = (() => {
   const start = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts.start
   const words = start.split(/\s+/)
   const node = words.indexOf('node')
-  const assignments = words.slice(0, Math.max(node, 0))
-  if (node < 0 || words.at(-1) !== 'dist/server.js' || !assignments.every((word) => /^[A-Z_][A-Z0-9_]*=\S*$/.test(word))) {
+  if (node < 0 || words.at(-1) !== 'dist/server.js') {
     throw new Error(`package.json's start script should be "[NAME=value ...] node [flags] dist/server.js", not "${start}"`)
   }
-  return { env: Object.fromEntries(assignments.map((word) => word.split(/=(.*)/s).slice(0, 2))), nodeArgs: words.slice(node + 1, -1) }
+  return { env: envAssignments(words.slice(0, node), 'the start script, before node,'), nodeArgs: words.slice(node + 1, -1) }
 })()
 export const PRODUCTION_NODE_ARGS = PRODUCTION.nodeArgs
 export const PRODUCTION_ENV = PRODUCTION.env

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { apiKeyLine, newApiKey } from '../scripts/lib/local.js'
-import { cpuSeconds, forkHelper, killAll, PRODUCTION_NODE_ARGS, rssMb, startGateway, startRedis, stop, within } from './processes.js'
+import { cpuSeconds, envAssignments, forkHelper, killAll, PRODUCTION_NODE_ARGS, rssMb, startGateway, startRedis, stop, within } from './processes.js'
 import { formatSummary, summarise } from './profile-summary.js'
 import { runStockLoad } from './stock-load.js'
 
@@ -56,11 +56,7 @@ const TARGETS = { meOverPassthrough: 1.2, meOverForwarder: 0.6, graphqlOverPasst
 const CHALLENGER_DIR = process.env.BENCH_CHALLENGER
 const CHALLENGER_NODE_ARGS = (process.env.BENCH_CHALLENGER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
 /** BENCH_CHALLENGER_ENV="NAME=value ...": environment for the challenger only, over production's (e.g. an allocator setting). */
-const CHALLENGER_ENV = Object.fromEntries((process.env.BENCH_CHALLENGER_ENV ?? '').split(' ').filter((word) => word !== '').map((word) => {
-  const [name, value] = word.split(/=(.*)/s)
-  if (value === undefined) throw new Error(`BENCH_CHALLENGER_ENV takes NAME=value words, not "${word}"`)
-  return [name, value]
-}))
+const CHALLENGER_ENV = envAssignments((process.env.BENCH_CHALLENGER_ENV ?? '').split(' ').filter((word) => word !== ''), 'BENCH_CHALLENGER_ENV')
 const COMPARE = CHALLENGER_DIR !== undefined || CHALLENGER_NODE_ARGS.length > 0 || Object.keys(CHALLENGER_ENV).length > 0
 /** BENCH_STOCK=0 leaves scenario 5 (the million-row stock load) out, for quick looks at the hot path. */
 const STOCK = process.env.BENCH_STOCK !== '0'
