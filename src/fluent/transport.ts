@@ -1,4 +1,6 @@
 // HTTP to Fluent: one undici keep-alive pool and one circuit breaker per origin, every call bounded by the caller's deadline.
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Dispatcher } from 'undici'
 import { Agent } from '../undici-agent.js'
 import { CircuitBreaker, type CircuitOptions, type CircuitState } from './circuit.js'
 
@@ -31,6 +33,60 @@ export interface Transport {
   /** Throws the circuit's typed 502 without sending anything while the origin's circuit is open. */
   request: (method: 'GET' | 'POST' | 'PUT', url: string, headers: Record<string, string>, body: string | Buffer | undefined, signal: AbortSignal) => Promise<HttpAnswer>
   close: () => Promise<void>
+}
+
+/**
+ * Collects one answer's status, headers and whole body for undici's dispatch(): what agent.request() and body.text()
+ * gave, without the per-call async resource, body stream and promise they put in between (several process.nextTick
+ * turns per call, each a few thousand instructions, in the profile).
+ */
+class TextAnswer implements Dispatcher.DispatchHandler {
+  #status = 0
+  #headers: IncomingHttpHeaders = {}
+  #chunks: Buffer[] = []
+  #controller: Dispatcher.DispatchController | undefined
+  readonly #signal: AbortSignal
+  readonly #resolve: (answer: HttpAnswer) => void
+  readonly #reject: (error: Error) => void
+  readonly #onAbort = (): void => { this.#controller?.abort(this.#signal.reason as Error) }
+
+  constructor (signal: AbortSignal, resolve: (answer: HttpAnswer) => void, reject: (error: Error) => void) {
+    this.#signal = signal
+    this.#resolve = resolve
+    this.#reject = reject
+    signal.addEventListener('abort', this.#onAbort)
+  }
+
+  onRequestStart (controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    // Aborted before a socket was free: the request is never written.
+    if (this.#signal.aborted) controller.abort(this.#signal.reason as Error)
+  }
+
+  /** Called once more for the final answer after any 1xx interim one, which it replaces. */
+  onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.#status = statusCode
+    this.#headers = headers
+    this.#chunks = []
+  }
+
+  onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#chunks.push(chunk)
+  }
+
+  onResponseEnd (): void {
+    this.#signal.removeEventListener('abort', this.#onAbort)
+    const chunks = this.#chunks
+    const [first] = chunks
+    const text = (chunks.length === 1 && first !== undefined ? first : Buffer.concat(chunks)).toString('utf8')
+    // As body.text() did: a UTF-8 byte order mark is not part of the text.
+    this.#resolve({ status: this.#status, headers: this.#headers, text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text })
+  }
+
+  onResponseError (_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#signal.removeEventListener('abort', this.#onAbort)
+    this.#reject(error)
+  }
 }
 
 export function createTransport (options: TransportOptions = {}): Transport {
@@ -76,8 +132,9 @@ export function createTransport (options: TransportOptions = {}): Transport {
       breaker.admit(origin)
       let answer: HttpAnswer
       try {
-        const response = await agent.request({ origin, path, method, headers, body, signal })
-        answer = { status: response.statusCode, headers: response.headers, text: await response.body.text() }
+        answer = await new Promise<HttpAnswer>((resolve, reject) => {
+          agent.dispatch({ origin, path, method, headers, body }, new TextAnswer(signal, resolve, reject))
+        })
       } catch (error) {
         // Connection errors and deadline aborts alike: Fluent did not answer.
         breaker.failed(origin)
