@@ -1,7 +1,8 @@
 // Child processes of the bench: a private redis-server, forked helpers, the gateway; all killed when the bench exits.
 import { fork, spawn, spawnSync } from 'node:child_process'
-import { closeSync, openSync, readFileSync } from 'node:fs'
-import { freePort, killTracked, startRedisServer, stopChild, track, waitForHealthy, within } from '../scripts/lib/local.js'
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { apiKeyLine, freePort, killTracked, newApiKey, startRedisServer, stopChild, track, waitForHealthy, within } from '../scripts/lib/local.js'
 
 /** Kills every child the bench started (scripts/lib/local.js also does on exit). */
 export { killTracked as killAll }
@@ -17,14 +18,56 @@ export async function startRedis (dir, extraArgs = []) {
 
 export { freePort, within }
 
-/** Forks a bench helper and waits for its first IPC message (`listening` or `ready`). */
-export async function forkHelper (file, env = {}) {
+/**
+ * The bench's one tenant, on the fake Fluent at `fluentOrigin`, written to `dir`/tenants.yaml with a new random API key.
+ * @returns {{ tenantsFile: string, apiKey: string }}
+ */
+export function writeBenchTenant (dir, fluentOrigin) {
+  const apiKey = newApiKey('bench')
+  const tenantsFile = join(dir, 'tenants.yaml')
+  writeFileSync(tenantsFile, [
+    'tenants:',
+    '  - id: bench',
+    '    apiKeys:',
+    `      - ${apiKeyLine(apiKey)}`,
+    '    fluent:',
+    `      baseUrl: ${fluentOrigin}`,
+    '      clientId: BENCH',
+    '      clientSecret: bench-secret',
+    '      username: bench_integration',
+    '      password: bench-password',
+    '      retailerId: "1"',
+    ''
+  ].join('\n'))
+  return { tenantsFile, apiKey }
+}
+
+/**
+ * The gateway's environment in the bench, as in production: defaults for everything (metrics and rate limiting on),
+ * `LOG_LEVEL=info`, except every `RATE_LIMIT_*MAX` raised to its maximum so the bench never meets it. The variable
+ * list is read from the build in `root`, so it keeps up with src/config/env.ts.
+ */
+export async function benchGatewayEnv (root, { tenantsFile, redisUrl }) {
+  const { EnvSchema } = await import(join(root, 'dist/config/env.js'))
+  const schema = EnvSchema.properties
+  const env = { LOG_LEVEL: 'info', TENANTS_FILE: tenantsFile, REDIS_URL: redisUrl }
+  const rateLimitKeys = Object.keys(schema).filter((name) => /^RATE_LIMIT.*MAX$/.test(name))
+  for (const name of rateLimitKeys) env[name] = String(schema[name].maximum ?? 1_000_000_000)
+  return { env, schema, rateLimitKeys }
+}
+
+/**
+ * Forks a bench helper and waits for its first IPC message (`listening` or `ready`). `wrapper` (a command and its
+ * arguments, e.g. valgrind's) runs node under it; the IPC channel passes through.
+ */
+export async function forkHelper (file, env = {}, { wrapper = [], readyWithinMs = 15_000 } = {}) {
   const child = track(fork(file, [], {
+    ...(wrapper.length === 0 ? {} : { execPath: wrapper[0], execArgv: [...wrapper.slice(1), process.execPath] }),
     env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env },
     // stdout is /dev/null: the loggers write there, as the gateway's do.
     stdio: ['ignore', 'ignore', 'inherit', 'ipc']
   }))
-  const first = await within(15_000, `${file} start`, new Promise((resolve, reject) => {
+  const first = await within(readyWithinMs, `${file} start`, new Promise((resolve, reject) => {
     child.once('message', resolve)
     child.once('exit', (code) => reject(new Error(`${file} exited with code ${code} before it was ready`)))
   }))
@@ -59,12 +102,14 @@ export const PRODUCTION_ENV = PRODUCTION.env
 /**
  * Starts `node [nodeArgs] dist/server.js` (nodeArgs: production's flags unless given) with production's environment
  * and `env` only (`env` wins), and waits until /healthz answers. Its stdout (the access log)
- * is appended to `logFile`, a real file as in production, or goes to /dev/null without one.
+ * is appended to `logFile`, a real file as in production, or goes to /dev/null without one. `wrapper` (a command and
+ * its arguments, e.g. valgrind's) runs node under it.
  */
-export async function startGateway ({ cwd, env, nodeArgs = PRODUCTION_NODE_ARGS, logFile }) {
+export async function startGateway ({ cwd, env, nodeArgs = PRODUCTION_NODE_ARGS, logFile, wrapper = [], healthyWithinMs }) {
   const port = await freePort()
   const out = logFile === undefined ? 'ignore' : openSync(logFile, 'a')
-  const child = track(spawn(process.execPath, [...nodeArgs, 'dist/server.js'], {
+  const command = [...wrapper, process.execPath, ...nodeArgs, 'dist/server.js']
+  const child = track(spawn(command[0], command.slice(1), {
     cwd,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), ...PRODUCTION_ENV, ...env },
     stdio: ['ignore', out, 'pipe']
@@ -73,7 +118,7 @@ export async function startGateway ({ cwd, env, nodeArgs = PRODUCTION_NODE_ARGS,
   let stderr = ''
   child.stderr.on('data', (chunk) => { stderr = (stderr + chunk.toString()).slice(-4000) })
   const origin = `http://127.0.0.1:${port}`
-  await waitForHealthy(origin, { child, output: () => stderr })
+  await waitForHealthy(origin, { child, output: () => stderr, timeoutMs: healthyWithinMs })
   return { child, pid: child.pid, origin, stderr: () => stderr }
 }
 

@@ -5,8 +5,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
-import { apiKeyLine, newApiKey } from '../scripts/lib/local.js'
-import { cpuSeconds, envAssignments, forkHelper, killAll, PRODUCTION_NODE_ARGS, rssMb, startGateway, startRedis, stop, within } from './processes.js'
+import { benchGatewayEnv, cpuSeconds, envAssignments, forkHelper, killAll, PRODUCTION_NODE_ARGS, rssMb, startGateway, startRedis, stop, within, writeBenchTenant } from './processes.js'
 import { formatSummary, summarise } from './profile-summary.js'
 import { runStockLoad } from './stock-load.js'
 
@@ -134,12 +133,6 @@ function keyFamily (args, prefix) {
 
 const TOKEN_FAMILIES = new Set(['token', 'lock', 'authfail'])
 
-/** Environment variables the gateway's env schema knows today, read from the build (others change it in parallel). */
-async function gatewaySchemaKeys () {
-  const { EnvSchema } = await import(join(ROOT, 'dist/config/env.js'))
-  return EnvSchema.properties
-}
-
 async function main () {
   const started = Date.now()
   const loadStart = loadavg()[0]
@@ -166,28 +159,10 @@ async function main () {
     const load = loadClient(loadHelper)
     log(`redis ${redis.url}, fake Fluent ${fakeOrigin} (pid ${fake.pid}), passthrough ${passthroughOrigin} (pid ${passthrough.pid}), forwarder ${forwarderOrigin} (pid ${forwarder.pid})`)
 
-    const apiKey = newApiKey('bench')
-    const tenantsFile = join(work, 'tenants.yaml')
-    writeFileSync(tenantsFile, [
-      'tenants:',
-      '  - id: bench',
-      '    apiKeys:',
-      `      - ${apiKeyLine(apiKey)}`,
-      '    fluent:',
-      `      baseUrl: ${fakeOrigin}`,
-      '      clientId: BENCH',
-      '      clientSecret: bench-secret',
-      '      username: bench_integration',
-      '      password: bench-password',
-      '      retailerId: "1"',
-      ''
-    ].join('\n'))
+    const { tenantsFile, apiKey } = writeBenchTenant(work, fakeOrigin)
 
     // Production settings: defaults for everything (metrics and rate limiting on), except a rate limit the bench cannot reach.
-    const schema = await gatewaySchemaKeys()
-    const gatewayEnv = { LOG_LEVEL: 'info', TENANTS_FILE: tenantsFile, REDIS_URL: redis.url }
-    const rateLimitKeys = Object.keys(schema).filter((name) => /^RATE_LIMIT.*MAX$/.test(name))
-    for (const name of rateLimitKeys) gatewayEnv[name] = String(schema[name].maximum ?? 1_000_000_000)
+    const { env: gatewayEnv, schema, rateLimitKeys } = await benchGatewayEnv(ROOT, { tenantsFile, redisUrl: redis.url })
     const prefix = schema.REDIS_KEY_PREFIX?.default ?? 'fgw:'
     const notes = [rateLimitKeys.length === 0
       ? 'the gateway has no RATE_LIMIT_*MAX variable yet: it ran without a rate limit'

@@ -1,7 +1,6 @@
 // node bench/stock-load.js (and the end of npm run bench): a generated 1,000,000-row CSV through PUT /stock against a fake
 // Job API; prints rows per second, batches sent and the gateway's RSS growth during the upload.
-import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { once } from 'node:events'
 import { tmpdir } from 'node:os'
@@ -9,7 +8,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { PRODUCTION_NODE_ARGS, rssMb, startGateway, startRedis, stop } from './processes.js'
+import { PRODUCTION_NODE_ARGS, rssMb, startGateway, startRedis, stop, writeBenchTenant } from './processes.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const ROWS = Number(process.env.BENCH_STOCK_ROWS ?? 1_000_000)
@@ -81,13 +80,7 @@ export async function runStockLoad () {
   try {
     redis = await startRedis(work)
     const fake = await startFakeJobApi()
-    const apiKey = `bench_${randomBytes(18).toString('hex')}`
-    const tenantsFile = join(work, 'tenants.yaml')
-    writeFileSync(tenantsFile, [
-      'tenants:', '  - id: bench', '    apiKeys:', `      - sha256:${createHash('sha256').update(apiKey).digest('hex')}`, '    fluent:',
-      `      baseUrl: ${fake.origin}`, '      clientId: BENCH', '      clientSecret: bench-secret', '      username: bench_integration',
-      '      password: bench-password', '      retailerId: "1"', ''
-    ].join('\n'))
+    const { tenantsFile, apiKey } = writeBenchTenant(work, fake.origin)
     const csv = join(work, 'stock.csv')
     const warm = join(work, 'warm.csv')
     await writeCsv(csv, ROWS)
