@@ -5,15 +5,10 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
 import { benchGatewayEnv, forkHelper, killAll, startGateway, startRedis, stop, writeBenchTenant } from './processes.js'
+import { BENCH, median, numberFromEnv, OUT, ROOT } from './shared.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const BENCH = fileURLToPath(new URL('.', import.meta.url))
-const OUT = join(BENCH, 'out')
-
-const numberFromEnv = (name, fallback) => (process.env[name] === undefined ? fallback : Number(process.env[name]))
 const REQUESTS = numberFromEnv('BENCH_INSTRUCTIONS_REQUESTS', 3_000)
 /** JIT warm-up: far fewer requests leave TurboFan compiling through the measured ones. */
 const WARMUP = numberFromEnv('BENCH_INSTRUCTIONS_WARMUP', 20_000)
@@ -28,12 +23,6 @@ const PIPE_ENV = { USER: 'bench', HOST: '127.0.0.1' }
  * shedding stays on (its per-request check is measured) with its threshold at the maximum.
  */
 const SLOW_LOOP_ENV = { MAX_EVENT_LOOP_DELAY_MS: '60000' }
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
 
 /** Instructions in every dump file of one run: main thread (thread 1) and all threads. */
 function countDumps (dir) {

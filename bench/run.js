@@ -3,17 +3,12 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { benchGatewayEnv, cpuSeconds, envAssignments, forkHelper, killAll, PRODUCTION_NODE_ARGS, rssMb, startGateway, startRedis, stop, within, writeBenchTenant } from './processes.js'
 import { formatSummary, summarise } from './profile-summary.js'
+import { BENCH, median, numberFromEnv, OUT, ROOT } from './shared.js'
 import { runStockLoad } from './stock-load.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const BENCH = fileURLToPath(new URL('.', import.meta.url))
-const OUT = join(BENCH, 'out')
-
-const numberFromEnv = (name, fallback) => (process.env[name] === undefined ? fallback : Number(process.env[name]))
 const ROUNDS = numberFromEnv('BENCH_ROUNDS', 4)
 const SECONDS = numberFromEnv('BENCH_SECONDS', 4)
 /** Fixed-rate runs (three kinds, two sides, every round) are kept shorter than the flat-out ones. */
@@ -60,12 +55,6 @@ const COMPARE = CHALLENGER_DIR !== undefined || CHALLENGER_NODE_ARGS.length > 0 
 /** BENCH_STOCK=0 leaves scenario 5 (the million-row stock load) out, for quick looks at the hot path. */
 const STOCK = process.env.BENCH_STOCK !== '0'
 
-const median = (values) => {
-  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b)
-  if (sorted.length === 0) return NaN
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
 const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
 
 function table (header, rows) {

@@ -9,8 +9,8 @@ import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { PRODUCTION_NODE_ARGS, rssMb, startGateway, startRedis, stop, writeBenchTenant } from './processes.js'
+import { ROOT } from './shared.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const ROWS = Number(process.env.BENCH_STOCK_ROWS ?? 1_000_000)
 const TARGETS = { rowsPerSecond: 50_000, rssGrowthMb: 64 }
 const WHOLE_BENCH_MS = 5 * 60_000

@@ -4,13 +4,11 @@ import { generateKeyPairSync, randomUUID, sign } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
 import { killAll, startGateway, startRedis, stop } from './processes.js'
+import { numberFromEnv, ROOT } from './shared.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const numberFromEnv = (name, fallback) => (process.env[name] === undefined ? fallback : Number(process.env[name]))
 const CONNECTIONS = numberFromEnv('BENCH_CONNECTIONS', 32)
 /** Each row sends this many distinct signed events (every request stores a new one), after a warm-up of WARMUP more. */
 const EVENTS = numberFromEnv('BENCH_WEBHOOK_EVENTS', 15_000)
