@@ -27,12 +27,7 @@ export default fp(async function rateLimitPlugin (app, opts: { config: Config })
     }
     // Per caller key, never per IP: replicas sit behind load balancers and many callers share a NAT. Auth has already
     // hashed the key; whichever header carried it, one key draws on one budget.
-    windows.incr(`${tenant.id}:${request.apiKeyDigest.slice(0, 32)}`, (_error, count) => {
-      // The store answers from memory and reports no errors; were one to slip through, serve rather than fail the request.
-      if (count === undefined) {
-        done()
-        return
-      }
+    windows.incr(`${tenant.id}:${request.apiKeyDigest.slice(0, 32)}`, (count) => {
       const resetSeconds = Math.ceil(count.ttl / 1000)
       reply.header('x-ratelimit-limit', max)
       reply.header('x-ratelimit-remaining', Math.max(0, max - count.current))

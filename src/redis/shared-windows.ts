@@ -22,7 +22,8 @@ export interface Count {
   current: number
   ttl: number
 }
-export type Callback = (error: Error | null, result?: Count) => void
+/** Answered with the key's count; the counts live in memory, so there is no error to report. */
+export type Callback = (count: Count) => void
 
 /** What this process knows of one key's current window. A window that ends is replaced by a new object, never reset. */
 interface Window {
@@ -93,7 +94,7 @@ export class SharedWindows {
         window.learning = true
         const learned = window
         // This hit is the one sent: it sits at position 0 of what the answer's total covers.
-        this.#send(key, learned).then(() => { callback(null, this.#countAt(learned, 0)) })
+        this.#send(key, learned).then(() => { callback(this.#countAt(learned, 0)) })
         return
       }
     }
@@ -102,10 +103,10 @@ export class SharedWindows {
       // Its place after the hit being sent, so concurrent first requests of a window still count up one by one.
       const position = window.pending
       const learning = window
-      window.flush.then(() => { callback(null, this.#countAt(learning, position)) })
+      window.flush.then(() => { callback(this.#countAt(learning, position)) })
       return
     }
-    callback(null, { current: window.known + window.sending + window.pending, ttl: window.end - now })
+    callback({ current: window.known + window.sending + window.pending, ttl: window.end - now })
   }
 
   /** Sends every key's pending hits to Redis and folds the totals in; skipped while Redis is known down. */

@@ -15,9 +15,7 @@ interface Count {
 
 /** One store's incr as a promise: how the plugin sees it. */
 async function incr (store: SharedWindows, key: string, max: number): Promise<Count> {
-  return await new Promise((resolve, reject) => {
-    store.incr(key, (error, result) => { error === null && result !== undefined ? resolve(result) : reject(error) }, WINDOW_MS, max)
-  })
+  return await new Promise((resolve) => { store.incr(key, resolve, WINDOW_MS, max) })
 }
 
 describe('the rate limit counts (SharedWindows)', () => {
