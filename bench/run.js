@@ -301,6 +301,15 @@ async function main () {
         }
       }
     }
+    // busy: the share of one core the process used over the run (CPU seconds ÷ seconds); a queue's tail after any
+    // stall grows with busy ÷ (1 - busy), so this column says how close to its own limit each side ran.
+    const side = (results) => ({
+      rps: median(results.map((r) => r.rps)),
+      p50: median(results.map((r) => r.p50)),
+      p99: median(results.map((r) => r.p99)),
+      cpuUs: median(results.map((r) => r.cpuUs)),
+      busy: median(results.map((r) => r.cpuUs * r.rps / 1e6))
+    })
     const scenario2 = modes.map(({ mode, label }) => {
       const byTarget = fixedRuns[mode]
       // Only rounds where both sides kept the rate: an overloaded machine turns an open-loop run into a queue.
@@ -309,8 +318,8 @@ async function main () {
       return {
         mode,
         label,
-        passthrough: { rps: median(byTarget.P.map((r) => r.rps)), p50: median(byTarget.P.map((r) => r.p50)), p99: median(byTarget.P.map((r) => r.p99)), cpuUs: median(byTarget.P.map((r) => r.cpuUs)) },
-        gateway: { rps: median(byTarget.G.map((r) => r.rps)), p50: median(byTarget.G.map((r) => r.p50)), p99: median(byTarget.G.map((r) => r.p99)), cpuUs: median(byTarget.G.map((r) => r.cpuUs)) },
+        passthrough: side(byTarget.P),
+        gateway: side(byTarget.G),
         addedP50: added('p50'),
         addedP99: added('p99'),
         failed: [...byTarget.P, ...byTarget.G].reduce((sum, result) => sum + result.non2xx + result.errors, 0),
@@ -414,9 +423,10 @@ async function main () {
         fixed(row.rpsRatio, 2), fixed(row.rpsRatioR, 2), fixed(row.p50Ratio, 2), fixed(row.p99Ratio, 2), fixed(row.cpuRatio, 2), row.failed])
     )
     const s2 = table(
-      ['fixed rate', 'valid rounds', 'forwarder p50', 'gateway p50', 'added p50', 'forwarder p99', 'gateway p99', 'added p99', 'CPU µs/req fwd / gw', 'failed'],
+      ['fixed rate', 'valid rounds', 'forwarder p50', 'gateway p50', 'added p50', 'forwarder p99', 'gateway p99', 'added p99', 'CPU µs/req fwd / gw', 'busy fwd / gw', 'failed'],
       scenario2.map((row) => [row.label, `${row.validRounds}/${ROUNDS}`, fixed(row.passthrough.p50, 3), fixed(row.gateway.p50, 3), fixed(row.addedP50, 3),
-        fixed(row.passthrough.p99, 3), fixed(row.gateway.p99, 3), fixed(row.addedP99, 3), `${fixed(row.passthrough.cpuUs, 0)} / ${fixed(row.gateway.cpuUs, 0)}`, row.failed])
+        fixed(row.passthrough.p99, 3), fixed(row.gateway.p99, 3), fixed(row.addedP99, 3), `${fixed(row.passthrough.cpuUs, 0)} / ${fixed(row.gateway.cpuUs, 0)}`,
+        `${fixed(row.passthrough.busy, 2)} / ${fixed(row.gateway.busy, 2)}`, row.failed])
     )
     const commandRows = []
     for (const [id, tally] of commands) {
@@ -462,7 +472,8 @@ async function main () {
         `÷ forwarder: ${fixed(graphql.rpsRatioR, 2)}`,
       `added latency at ${rate} req/s (paced): p50 ${fixed(paced.addedP50, 3)} ms (target < ${TARGETS.addedP50Ms}): ${verdictOf(paced.addedP50, paced.addedP50 < TARGETS.addedP50Ms)}, ` +
         `p99 ${fixed(paced.addedP99, 3)} ms (target < ${TARGETS.addedP99Ms}): ${verdictOf(paced.addedP99, paced.addedP99 < TARGETS.addedP99Ms)}; ` +
-        `at ${Math.floor(rate / 2)} req/s: p50 ${fixed(quarter.addedP50, 3)} ms, p99 ${fixed(quarter.addedP99, 3)} ms`,
+        `at ${Math.floor(rate / 2)} req/s: p50 ${fixed(quarter.addedP50, 3)} ms, p99 ${fixed(quarter.addedP99, 3)} ms; ` +
+        `at ${rate} req/s the gateway kept ${fixed(paced.gateway.busy, 2)} of a core busy, the forwarder ${fixed(paced.passthrough.busy, 2)}`,
       `Redis commands per request for token work, warm token: ${fixed(tokenPerRequest, 3)} (target 0): ${verdict(tokenPerRequest === 0)}; ` +
         `rate limit: ${fixed(familyRows.filter((row) => row[1] === 'rate limit').reduce((sum, row) => sum + Number(row[2]), 0), 3)} round trip(s) ` +
         `running ${fixed(perKind('rate limit'), 3)} command(s)`,

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import pino from 'pino'
 import type { Config } from './config/index.js'
 
 /** Pino paths that can hold a secret; explicit paths (no wildcards) keep redaction cheap on the hot path. */
@@ -36,14 +37,38 @@ class AccessLogController extends LogController {
   }
 }
 
-/** The Fastify options that decide logging and request ids. */
+/**
+ * Log lines are collected up to this many bytes (well over a dozen access lines) before one write. pino's default
+ * stdout stream starts a write for nearly every line at moderate traffic, each a hand-off to libuv's thread pool and
+ * back (futex wake-ups, an eventfd); bench/README.md has what that cost.
+ */
+export const LOG_BUFFER_BYTES = 4096
+
+/**
+ * Whatever has collected is written at least this often, so a quiet gateway's lines still show promptly. A process
+ * killed outright (SIGKILL, the OOM killer) loses at most this long's lines; any other exit writes them all.
+ */
+export const LOG_FLUSH_MS = 250
+
+let stdoutStream: pino.DestinationStream | undefined
+
+/**
+ * stdout for the process's one logger, made once. Writes stay asynchronous (a slow log reader never blocks the event
+ * loop), and pino writes out whatever is still buffered when the process exits, by signal, by an error or normally.
+ */
+function stdoutDestination (): pino.DestinationStream {
+  stdoutStream ??= pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS })
+  return stdoutStream
+}
+
+/** The Fastify options that decide logging and request ids; logs go to `stream` when given, else to stdout. */
 export function loggingOptions (config: Config, stream?: NodeJS.WritableStream): Pick<FastifyServerOptions, 'logger' | 'genReqId' | 'requestIdHeader' | 'logController'> {
   return {
     logger: {
       level: config.LOG_LEVEL,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { tenant: tenantForLog },
-      ...(stream === undefined ? {} : { stream })
+      stream: stream ?? stdoutDestination()
     },
     genReqId: requestId,
     requestIdHeader: false,

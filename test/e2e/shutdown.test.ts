@@ -121,6 +121,9 @@ describe('graceful shutdown', () => {
       expect(exit).toMatchObject({ code: 0, signal: null })
       expect(exitMs).toBeLessThan(grace)
       expect(gateway.lines.join('\n')).toContain('closed: every request answered')
+      // Log lines are buffered (src/logging.ts): whatever was still collected is written at exit, one line per request.
+      const accessLines = gateway.lines.filter((line) => line.includes('"msg":"request completed"') && line.includes('"route":"/me"'))
+      expect(accessLines).toHaveLength(BURST + 1)
       await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow()
     } finally {
       await agent.close()
