@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Pool } from 'undici'
 import { benchGatewayEnv, forkHelper, killAll, startGateway, startRedis, stop, writeBenchTenant } from './processes.js'
-import { BENCH, median, numberFromEnv, OUT, ROOT } from './shared.js'
+import { BENCH, median, numberFromEnv, OUT, ROOT, table } from './shared.js'
 
 const REQUESTS = numberFromEnv('BENCH_INSTRUCTIONS_REQUESTS', 3_000)
 /** JIT warm-up: far fewer requests leave TurboFan compiling through the measured ones. */
@@ -131,12 +131,10 @@ async function main () {
     const rows = targets.map((target) => [`${target.id} ${target.label}`, Math.round(mainOf(target.id)).toLocaleString('en'),
       Math.round(median(results.get(target.id).map((result) => result.all))).toLocaleString('en'), (mainOf(target.id) / mainOf(first)).toFixed(3),
       results.get(target.id).map((result) => Math.round(result.main).toLocaleString('en')).join(' ')])
-    const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => row[index].length)))
-    const line = (cells) => cells.map((cell, index) => (index === 0 ? cell.padEnd(widths[index]) : cell.padStart(widths[index]))).join('  ')
     const intro = `instructions per request (callgrind), ${REQUESTS} requests at ${CONNECTIONS} connections after ${WARMUP} warm-up requests, each server a fresh process under valgrind, medians of ${ROUNDS} rounds; node ${process.version}`
-    console.log([intro, '', line(header), ...rows.map(line)].join('\n'))
-    writeFileSync(join(OUT, 'instructions.md'), [intro, '', `| ${header.join(' | ')} |`, `| ${header.map((_, index) => (index === 0 ? '---' : '---:')).join(' | ')} |`,
-      ...rows.map((row) => `| ${row.join(' | ')} |`), ''].join('\n'))
+    const { text, markdown } = table(header, rows)
+    console.log([intro, '', text].join('\n'))
+    writeFileSync(join(OUT, 'instructions.md'), [intro, '', markdown, ''].join('\n'))
     log('done; results in bench/out/instructions.md')
   } finally {
     killAll()

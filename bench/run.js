@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { benchGatewayEnv, cpuSeconds, envAssignments, forkHelper, killAll, PRODUCTION_NODE_ARGS, rssMb, startGateway, startRedis, stop, within, writeBenchTenant } from './processes.js'
 import { formatSummary, summarise } from './profile-summary.js'
-import { BENCH, median, numberFromEnv, OUT, ROOT } from './shared.js'
+import { BENCH, fixed, median, numberFromEnv, OUT, ROOT, table } from './shared.js'
 import { runStockLoad } from './stock-load.js'
 
 const ROUNDS = numberFromEnv('BENCH_ROUNDS', 4)
@@ -54,16 +54,6 @@ const CHALLENGER_ENV = envAssignments((process.env.BENCH_CHALLENGER_ENV ?? '').s
 const COMPARE = CHALLENGER_DIR !== undefined || CHALLENGER_NODE_ARGS.length > 0 || Object.keys(CHALLENGER_ENV).length > 0
 /** BENCH_STOCK=0 leaves scenario 5 (the million-row stock load) out, for quick looks at the hot path. */
 const STOCK = process.env.BENCH_STOCK !== '0'
-
-const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
-
-function table (header, rows) {
-  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => String(row[index]).length)))
-  const line = (cells) => cells.map((cell, index) => (index === 0 ? String(cell).padEnd(widths[index]) : String(cell).padStart(widths[index]))).join('  ')
-  const markdown = [`| ${header.join(' | ')} |`, `| ${header.map((_, index) => (index === 0 ? '---' : '---:')).join(' | ')} |`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')
-  return { text: [line(header), ...rows.map(line)].join('\n'), markdown }
-}
 
 /** Talks to the load generator child: one request at a time, each bounded in time. */
 function loadClient (helper) {

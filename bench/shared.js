@@ -1,4 +1,4 @@
-// What the bench scripts share besides their child processes (processes.js): where things are, knobs, medians.
+// What the bench scripts share besides their child processes (processes.js): where things are, knobs, medians, tables.
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -16,4 +16,16 @@ export function median (values) {
   if (sorted.length === 0) return NaN
   const middle = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+/** A number with `digits` decimals, or n/a for a missing or non-finite one. */
+export const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
+
+/** A table as aligned text for the terminal (first column left, the rest right) and as markdown for bench/out/. */
+export function table (header, rows) {
+  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => String(row[index]).length)))
+  const line = (cells) => cells.map((cell, index) => (index === 0 ? String(cell).padEnd(widths[index]) : String(cell).padStart(widths[index]))).join('  ')
+  const markdown = [`| ${header.join(' | ')} |`, `| ${header.map((_, index) => (index === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')
+  return { text: [line(header), ...rows.map(line)].join('\n'), markdown }
 }

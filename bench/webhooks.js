@@ -7,21 +7,13 @@ import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
 import { killAll, startGateway, startRedis, stop } from './processes.js'
-import { numberFromEnv, ROOT } from './shared.js'
+import { fixed, numberFromEnv, ROOT, table } from './shared.js'
 
 const CONNECTIONS = numberFromEnv('BENCH_CONNECTIONS', 32)
 /** Each row sends this many distinct signed events (every request stores a new one), after a warm-up of WARMUP more. */
 const EVENTS = numberFromEnv('BENCH_WEBHOOK_EVENTS', 15_000)
 const WARMUP = numberFromEnv('BENCH_WEBHOOK_WARMUP', 3_000)
 const TARGET_RPS = 3_000
-
-const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
-
-function table (header, rows) {
-  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => String(row[index]).length)))
-  const line = (cells) => cells.map((cell, index) => (index === 0 ? String(cell).padEnd(widths[index]) : String(cell).padStart(widths[index]))).join('  ')
-  return [line(header), ...rows.map(line)].join('\n')
-}
 
 /**
  * Sends each event once (autocannon's amount), so none is a duplicate. The rate is timed here, from the start to the
@@ -100,7 +92,7 @@ async function main () {
     }
     console.log(`\nfluent-rest-gateway webhooks bench, ${new Date().toISOString()}, ${availableParallelism()} cores, node ${process.version}; ` +
       `${CONNECTIONS} connections, ${EVENTS} distinct events per row (after ${WARMUP} to warm up), one gateway process, signed 2048-bit RSA webhooks of ${size} bytes\n`)
-    console.log(table(['Redis', 'accepted/s', 'p50 ms', 'p99 ms', 'stored', 'non-2xx', 'errors'], rows))
+    console.log(table(['Redis', 'accepted/s', 'p50 ms', 'p99 ms', 'stored', 'non-2xx', 'errors'], rows).text)
     const best = Math.max(...rows.map((row) => Number(row[1])))
     console.log(`\ntarget >= ${TARGET_RPS} accepted/s on one process: ${best >= TARGET_RPS ? 'holds' : 'MISSED'} (best row ${fixed(best, 0)}/s; 'always' is bound by the disk's fsync rate)`)
   } finally {
